@@ -1,0 +1,2 @@
+"""tweetchat-bot: run structured tweetchats on Discord."""
+__version__ = "0.1.0"

@@ -1,0 +1,229 @@
+"""The `tweetchat` command line (also `python -m bot`).
+
+Each subcommand is a thin wrapper over the core, so anything a moderator can check from
+Discord can be checked from the shell too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from bot.chats import ChatFileError, load_chat_file
+from bot.config import ConfigError, load_settings
+from bot.timeline import START_FORMAT, StartTimeError, build_timeline, resolve_start
+from bot.zones import UnknownTimeZone
+
+EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+
+Now = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, now: Now) -> int:
+    """Validate chat files; exit 2 if any is invalid. Writes nothing."""
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            definition = load_chat_file(path)
+        except ChatFileError as exc:
+            print(f"{path}: INVALID ({len(exc.problems)} problem"
+                  f"{'s' if len(exc.problems) != 1 else ''})", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem.format(str(path))}", file=sys.stderr)
+            status = EXIT_INVALID
+            continue
+        steps = build_timeline(definition, now())
+        print(f"{path}: OK: {definition.title!r}, {len(definition.questions)} questions, "
+              f"{len(steps)} steps over {steps[-1].offset.total_seconds() / 60:g} minutes")
+    return status
+
+
+# -- plan --------------------------------------------------------------------------------
+
+
+def cmd_plan(args: argparse.Namespace, now: Now) -> int:
+    """Print every step of a chat for a given start, in local time and UTC."""
+    try:
+        definition = load_chat_file(args.file)
+    except ChatFileError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    tz = args.tz or definition.schedule.timezone
+    if not tz:
+        print("give --tz (the chat file has no [schedule] timezone), e.g. --tz Europe/London",
+              file=sys.stderr)
+        return EXIT_INVALID
+    start_text = args.start
+    if len(start_text.strip()) == 10 and definition.schedule.start:
+        start_text = f"{start_text.strip()} {definition.schedule.start:%H:%M}"
+    try:
+        start = resolve_start(start_text, tz, now=now(), occurrence=args.occurrence)
+    except (UnknownTimeZone, StartTimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    steps = build_timeline(definition, start.instant)
+    zone = start.zone
+    if args.json:
+        print(json.dumps({
+            "title": definition.title,
+            "timezone": zone.key,
+            "start_local": start.local.isoformat(),
+            "start_utc": start.instant.isoformat(),
+            "note": start.note or None,
+            "steps": [
+                {
+                    "seq": s.seq,
+                    "step": s.label,
+                    "kind": s.kind.value,
+                    "question": s.question,
+                    "offset_minutes": s.offset.total_seconds() / 60,
+                    "local": s.due.astimezone(zone).isoformat(),
+                    "utc": s.due.isoformat(),
+                }
+                for s in steps
+            ],
+        }, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(definition.title)
+    print(f"Starts {start.local:%a %d %b %Y %H:%M} {start.local.tzname()} ({zone.key}) "
+          f"= {start.instant:%H:%M} UTC")
+    if start.note:
+        print(f"Note: {start.note}")
+    print()
+    print(f"  {'step':<16} {'local (' + zone.key + ')':<28} {'UTC':<17} offset")
+    for s in steps:
+        local = s.due.astimezone(zone)
+        print(f"  {s.label:<16} {local:%a %d %b %H:%M} {local.tzname():<11} "
+              f"{s.due:%a %d %b %H:%M}  +{s.offset.total_seconds() / 60:g} min")
+    return EXIT_OK
+
+
+# -- rehearse ----------------------------------------------------------------------------
+
+
+def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
+    """Run a chat's run of show in the terminal, timings compressed, through the real
+    dispatcher and a SQLite ledger."""
+    from bot.rehearsal import TerminalPoster, compress
+    from bot.runner import Dispatcher, SystemClock
+    from bot.store import Store
+
+    try:
+        definition = load_chat_file(args.file)
+    except ChatFileError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    if args.speed <= 0:
+        print("error: --speed must be above 0, e.g. 60 to run an hour in a minute",
+              file=sys.stderr)
+        return EXIT_INVALID
+    db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="tweetchat-")) / "rehearsal.db"
+    store = Store(db_path)
+    clock = SystemClock()
+    start = clock.now() + timedelta(seconds=2)
+    steps = compress(build_timeline(definition, start), start, args.speed)
+    chat = store.create_chat(guild_id=0, channel_id=0, definition=definition, start_at=start,
+                             timezone_name=definition.schedule.timezone or "UTC", steps=steps,
+                             created_by=None, now=clock.now())
+    total = steps[-1].offset.total_seconds()
+    print(f"Rehearsing {definition.title!r}: {len(steps)} steps in {total:.0f} s "
+          f"(speed x{args.speed:g}). Ctrl-C to stop.\n")
+    poster = TerminalPoster(now=clock.now)
+    dispatcher = Dispatcher(store, poster, clock)
+
+    async def rehearse() -> None:
+        task = asyncio.create_task(dispatcher.run())
+        while chat.id not in poster.finished:
+            await asyncio.sleep(0.1)
+        await dispatcher.stop()
+        await task
+
+    try:
+        asyncio.run(rehearse())
+    except KeyboardInterrupt:
+        print("\nstopped.")
+    ledger = store.steps(0, chat.id)
+    posted = sum(1 for s in ledger if s.state.value == "posted")
+    print(f"\n{posted} of {len(ledger)} steps posted, each once; ledger in {db_path} "
+          f"(open it with: sqlite-utils rows {db_path} steps)")
+    store.close()
+    return EXIT_OK
+
+
+# -- config ------------------------------------------------------------------------------
+
+
+def cmd_settings(args: argparse.Namespace, now: Now) -> int:
+    """Show the settings the bot would use (the token is never shown)."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    for name, value in vars(settings).items():
+        print(f"{name:<18} {value}")
+    return EXIT_OK
+
+
+# -- parser ------------------------------------------------------------------------------
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Now], int]]] = {
+    "check": ("validate chat files (exit 2 if invalid)", cmd_check),
+    "plan": ("print a chat's steps for a start time, local and UTC", cmd_plan),
+    "rehearse": ("run a chat's run of show in the terminal, timings compressed", cmd_rehearse),
+    "settings": ("show the settings read from the environment and .env", cmd_settings),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tweetchat",
+        description="Run structured tweetchats on Discord.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = sub.add_parser("check", help=COMMANDS["check"][0],
+                           description=cmd_check.__doc__)
+    check.add_argument("files", nargs="+", metavar="FILE", help="chat file(s) to check")
+
+    plan = sub.add_parser("plan", help=COMMANDS["plan"][0], description=cmd_plan.__doc__)
+    plan.add_argument("file", metavar="FILE", help="chat file")
+    plan.add_argument("--start", required=True,
+                      help=f'local start, "{START_FORMAT}" (or a date to use the file\'s time)')
+    plan.add_argument("--tz", help="IANA time zone (default: the file's), e.g. Europe/London")
+    plan.add_argument("--occurrence", choices=("earlier", "later"), default="earlier",
+                      help="for a time that happens twice when clocks go back")
+    plan.add_argument("--json", action="store_true", help="print JSON")
+
+    rehearse = sub.add_parser("rehearse", help=COMMANDS["rehearse"][0],
+                              description=cmd_rehearse.__doc__)
+    rehearse.add_argument("file", metavar="FILE", help="chat file")
+    rehearse.add_argument("--speed", type=float, default=60.0,
+                          help="how many times faster than real time (default 60)")
+    rehearse.add_argument("--db", help="SQLite file for the ledger (default: a temporary one)")
+
+    sub.add_parser("settings", help=COMMANDS["settings"][0], description=cmd_settings.__doc__)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, now: Now = _utcnow) -> int:
+    """Entry point of the `tweetchat` console script."""
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command][1](args, now)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,506 @@
+"""Chat definitions: the human-editable TOML file a moderator writes, and its validation.
+
+A chat file says what a tweetchat is (title, hashtag, hosts, intro, the questions,
+wrap-up) and its default timing. `load_chat_file` turns a file into a
+:class:`ChatDefinition` or raises :class:`ChatFileError` listing every problem with the
+file, line and field, and what would be valid. See `data/chats/README.md` for the format.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import time
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterable
+
+from bot import discord_limits as limits
+from bot.zones import UnknownTimeZone, resolve_zone
+
+MAX_QUESTIONS = 20
+MAX_CHAT_MINUTES = 24 * 60
+
+
+class CatchUp(str, Enum):
+    """What to do with a step whose time passed while the bot could not post it."""
+
+    POST_LATE = "post-late"  # post it now, saying it is late
+    SKIP = "skip"  # do not post it; record why
+
+
+@dataclass(frozen=True)
+class Reading:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Question:
+    number: int
+    text: str
+    thread: str | None = None  # short thread title; derived from the text when absent
+    at_minutes: float | None = None  # explicit offset from the start, overriding the interval
+
+
+@dataclass(frozen=True)
+class Midway:
+    after_question: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    start: time | None = None  # default local start time
+    timezone: str | None = None
+    first_question_after_minutes: float = 5.0
+    interval_minutes: float = 10.0
+    wrap_up_after_minutes: float | None = None  # default: one interval after the last question
+    catch_up: CatchUp = CatchUp.POST_LATE
+    late_grace_seconds: int = 60  # later than this counts as late
+
+
+@dataclass(frozen=True)
+class ChatDefinition:
+    """One tweetchat: what is posted and when, relative to its start."""
+
+    title: str
+    intro: str
+    questions: tuple[Question, ...]
+    wrap_up: str
+    hashtag: str = ""
+    description: str = ""
+    hosts: tuple[str, ...] = ()
+    guests: tuple[str, ...] = ()
+    reading: tuple[Reading, ...] = ()
+    midway: Midway | None = None
+    schedule: Schedule = field(default_factory=Schedule)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data, stored as the chat's snapshot when it is scheduled."""
+        data = asdict(self)
+        sched = data["schedule"]
+        sched["start"] = self.schedule.start.strftime("%H:%M") if self.schedule.start else None
+        sched["catch_up"] = self.schedule.catch_up.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ChatDefinition":
+        """Rebuild a definition from :meth:`to_dict` output (already validated data)."""
+        sched = dict(data.get("schedule") or {})
+        if sched.get("start"):
+            hh, mm = sched["start"].split(":")
+            sched["start"] = time(int(hh), int(mm))
+        sched["catch_up"] = CatchUp(sched.get("catch_up", CatchUp.POST_LATE.value))
+        return cls(
+            title=data["title"],
+            intro=data["intro"],
+            questions=tuple(Question(**q) for q in data["questions"]),
+            wrap_up=data["wrap_up"],
+            hashtag=data.get("hashtag", ""),
+            description=data.get("description", ""),
+            hosts=tuple(data.get("hosts", ())),
+            guests=tuple(data.get("guests", ())),
+            reading=tuple(Reading(**r) for r in data.get("reading", ())),
+            midway=Midway(**data["midway"]) if data.get("midway") else None,
+            schedule=Schedule(**sched),
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Problems and where they are in the file
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str  # dotted path, e.g. "questions[2].text"
+    message: str  # what is wrong and what would be valid
+    line: int | None = None
+
+    def format(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ChatFileError(ValueError):
+    """A chat file is invalid; `problems` lists each one."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(p.format(source) for p in problems))
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+class _LineIndex:
+    """Maps field paths like ('questions', 2, 'text') to line numbers in TOML text.
+
+    tomllib gives no positions for values, so we scan the text for table headers and
+    keys; this covers the layout the format documents (tables and arrays of tables).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple, int] = {}
+        counts: dict[str, int] = {}
+        table: tuple = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = _HEADER.match(line)
+            if header:
+                name = header.group(2)
+                if header.group(1) == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                    table = (name, index)
+                else:
+                    table = (name,)
+                self.lines.setdefault(table, number)
+                continue
+            key = _KEY.match(line)
+            if key:
+                self.lines.setdefault((*table, key.group(1)), number)
+
+    def find(self, path: tuple) -> int | None:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Validation
+
+_TOP_KEYS = {
+    "title": "the chat's title",
+    "hashtag": "a hashtag such as #physiotalk",
+    "description": "one or two sentences about the chat",
+    "hosts": "list of host names",
+    "guests": "list of guest names",
+    "intro": "the host's introduction, posted at the start",
+    "reading": "pre-chat reading: [[reading]] tables with title and url",
+    "schedule": "[schedule] table: default start, time zone, timings, catch-up policy",
+    "questions": "[[questions]] tables with number and text",
+    "midway": "[midway] table: after_question and text of the format reminder",
+    "wrap_up": "the closing message",
+}
+_SCHEDULE_KEYS = {
+    "start": 'default local start time, "HH:MM"',
+    "timezone": "IANA time zone, e.g. Europe/London",
+    "first_question_after_minutes": "minutes from the intro to Q1",
+    "interval_minutes": "minutes between questions",
+    "wrap_up_after_minutes": "minutes from the last question to the wrap-up",
+    "catch_up": '"post-late" or "skip"',
+    "late_grace_seconds": "how late a step may be before it counts as late",
+}
+_QUESTION_KEYS = {
+    "number": "the question's number, 1..n",
+    "text": "the question",
+    "thread": "a short title for the question's thread",
+    "at_minutes": "minutes from the start (overrides the interval)",
+}
+_READING_KEYS = {"title": "link text", "url": "https:// address"}
+_MIDWAY_KEYS = {"after_question": "question number the reminder follows", "text": "the reminder"}
+_HASHTAG = re.compile(r"^#[A-Za-z0-9_]{1,100}$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class _Checker:
+    def __init__(self, index: _LineIndex) -> None:
+        self.index = index
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        self.problems.append(Problem(_dotted(path), message, self.index.find(path)))
+
+    def keys(self, table: dict, path: tuple, allowed: dict[str, str]) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                self.add((*path, key), f"unknown key; {hint}valid keys: {', '.join(allowed)}")
+
+    def text(
+        self, table: dict, path: tuple, key: str, *, required: bool, limit: int
+    ) -> str | None:
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.add((*path, key), f"missing; expected {_ALL_KEYS.get(key, 'text')}")
+            return None
+        if not isinstance(value, str):
+            self.add((*path, key), f"must be text (a quoted string), not {type(value).__name__}")
+            return None
+        value = value.strip()
+        if required and not value:
+            self.add((*path, key), "is empty")
+        elif len(value) > limit:
+            self.add(
+                (*path, key),
+                f"is {len(value)} characters; at most {limit} fit in a Discord post with "
+                "its decoration",
+            )
+        return value
+
+    def number(
+        self, table: dict, path: tuple, key: str, *, minimum: float, maximum: float,
+        integer: bool = False,
+    ) -> float | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            kind = "a whole number" if integer else "a number"
+            self.add((*path, key), f"must be {kind}, not {value!r}")
+            return None
+        if not minimum <= value <= maximum:
+            self.add((*path, key), f"is {value}; must be between {minimum:g} and {maximum:g}")
+            return None
+        return value
+
+    def names(self, table: dict, key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.add((key,), 'must be a list of names, e.g. ["Naomi", "Janet"]')
+            return ()
+        return tuple(v.strip() for v in value)
+
+
+_ALL_KEYS = {**_TOP_KEYS, **_SCHEDULE_KEYS, **_QUESTION_KEYS, **_MIDWAY_KEYS}
+
+
+def parse_chat(text: str, source: str = "<chat>") -> ChatDefinition:
+    """Parse and validate the TOML text of a chat file.
+
+    :param text: the file's contents.
+    :param source: the file name used in error messages.
+    :raises ChatFileError: listing every problem found.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ChatFileError(
+            source,
+            [Problem("", f"not valid TOML: {exc}", int(line.group(1)) if line else None)],
+        ) from None
+    return _validate(data, _LineIndex(text), source)
+
+
+def load_chat_file(path: str | Path) -> ChatDefinition:
+    """Read and validate a chat file; raises ChatFileError (also for unreadable files)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ChatFileError(str(path), [Problem("", f"cannot read the file: {reason}")]) from None
+    return parse_chat(text, str(path))
+
+
+def _validate(data: dict, index: _LineIndex, source: str) -> ChatDefinition:
+    # Imported here: posts imports this module for the definition types.
+    from bot import posts
+
+    check = _Checker(index)
+    check.keys(data, (), _TOP_KEYS)
+
+    title = check.text(data, (), "title", required=True, limit=posts.TITLE_MAX) or ""
+    hashtag = check.text(data, (), "hashtag", required=False, limit=101) or ""
+    if hashtag and not _HASHTAG.match(hashtag):
+        check.add(("hashtag",), f"{hashtag!r} is not a hashtag; use # and letters, digits or _")
+    description = check.text(data, (), "description", required=False, limit=1000) or ""
+    intro = check.text(data, (), "intro", required=True, limit=posts.INTRO_MAX) or ""
+    wrap_up = check.text(data, (), "wrap_up", required=True, limit=posts.WRAP_UP_MAX) or ""
+    hosts = check.names(data, "hosts")
+    guests = check.names(data, "guests")
+
+    reading: list[Reading] = []
+    raw_reading = data.get("reading", [])
+    if not isinstance(raw_reading, list):
+        check.add(("reading",), "must be [[reading]] tables, each with title and url")
+        raw_reading = []
+    for i, item in enumerate(raw_reading):
+        path = ("reading", i)
+        if not isinstance(item, dict):
+            check.add(path, "must be a table with title and url")
+            continue
+        check.keys(item, path, _READING_KEYS)
+        r_title = check.text(item, path, "title", required=True, limit=200)
+        url = check.text(item, path, "url", required=True, limit=500)
+        if url and not _URL.match(url):
+            check.add((*path, "url"), f"{url!r} is not a web address; start it with https://")
+        if r_title and url:
+            reading.append(Reading(r_title, url))
+
+    schedule = _schedule(data.get("schedule", {}), check)
+    questions = _questions(data.get("questions"), check)
+    midway = _midway(data.get("midway"), check, len(questions))
+
+    definition = ChatDefinition(
+        title=title, intro=intro, questions=tuple(questions), wrap_up=wrap_up,
+        hashtag=hashtag, description=description, hosts=hosts, guests=guests,
+        reading=tuple(reading), midway=midway, schedule=schedule,
+    )
+    if not check.problems:
+        # Limits that depend on the whole definition (decorated posts, timeline order).
+        for path, message in posts.oversize_problems(definition):
+            check.add(path, message)
+        from bot.timeline import offsets_problems
+
+        for path, message in offsets_problems(definition):
+            check.add(path, message)
+    if check.problems:
+        raise ChatFileError(source, check.problems)
+    return definition
+
+
+def _schedule(raw: Any, check: _Checker) -> Schedule:
+    if not isinstance(raw, dict):
+        check.add(("schedule",), "must be a [schedule] table")
+        return Schedule()
+    path = ("schedule",)
+    check.keys(raw, path, _SCHEDULE_KEYS)
+    start = None
+    raw_start = raw.get("start")
+    if raw_start is not None:
+        if isinstance(raw_start, time):
+            start = raw_start.replace(second=0, microsecond=0)
+        elif isinstance(raw_start, str) and _HHMM.match(raw_start.strip()):
+            hh, mm = raw_start.strip().split(":")
+            start = time(int(hh), int(mm))
+        else:
+            check.add((*path, "start"), f'{raw_start!r} is not a time; write it as "20:00"')
+    tz = raw.get("timezone")
+    if tz is not None:
+        try:
+            tz = resolve_zone(str(tz)).key
+        except UnknownTimeZone as exc:
+            check.add((*path, "timezone"), str(exc))
+            tz = None
+    first = check.number(raw, path, "first_question_after_minutes", minimum=0, maximum=240)
+    interval = check.number(raw, path, "interval_minutes", minimum=0.5, maximum=240)
+    wrap = check.number(raw, path, "wrap_up_after_minutes", minimum=0, maximum=240)
+    grace = check.number(
+        raw, path, "late_grace_seconds", minimum=0, maximum=3600, integer=True
+    )
+    catch_up = CatchUp.POST_LATE
+    raw_catch = raw.get("catch_up")
+    if raw_catch is not None:
+        try:
+            catch_up = CatchUp(raw_catch)
+        except ValueError:
+            valid = ", ".join(repr(c.value) for c in CatchUp)
+            check.add((*path, "catch_up"), f"{raw_catch!r} is not a policy; use one of {valid}")
+    defaults = Schedule()
+    return Schedule(
+        start=start,
+        timezone=tz,
+        first_question_after_minutes=defaults.first_question_after_minutes if first is None else first,
+        interval_minutes=defaults.interval_minutes if interval is None else interval,
+        wrap_up_after_minutes=wrap,
+        catch_up=catch_up,
+        late_grace_seconds=defaults.late_grace_seconds if grace is None else int(grace),
+    )
+
+
+def _questions(raw: Any, check: _Checker) -> list[Question]:
+    from bot import posts
+
+    if raw is None:
+        check.add(("questions",), "missing; add [[questions]] tables with number and text")
+        return []
+    if not isinstance(raw, list) or not raw:
+        check.add(("questions",), "must be one or more [[questions]] tables")
+        return []
+    if len(raw) > MAX_QUESTIONS:
+        check.add(("questions",), f"has {len(raw)} questions; at most {MAX_QUESTIONS}")
+    questions: list[Question] = []
+    seen: dict[int, int] = {}
+    for i, item in enumerate(raw):
+        path = ("questions", i)
+        if not isinstance(item, dict):
+            check.add(path, "must be a table with number and text")
+            continue
+        check.keys(item, path, _QUESTION_KEYS)
+        number = item.get("number")
+        if number is None:
+            check.add((*path, "number"), f"missing; this looks like question {i + 1}")
+            number = None
+        elif isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            check.add((*path, "number"), f"{number!r} must be a whole number from 1")
+            number = None
+        elif number in seen:
+            check.add(
+                (*path, "number"),
+                f"duplicate: Q{number} is already questions[{seen[number]}]",
+            )
+            number = None
+        else:
+            seen[number] = i
+        text = check.text(item, path, "text", required=True, limit=posts.QUESTION_MAX)
+        thread = check.text(item, path, "thread", required=False, limit=10_000)
+        if thread is not None and number is not None:
+            name = posts.thread_name(number, text or "", thread)
+            if len(name) > limits.THREAD_NAME:
+                room = limits.THREAD_NAME - len(posts.thread_prefix(number))
+                check.add(
+                    (*path, "thread"),
+                    f"makes the thread name {len(name)} characters; Discord allows "
+                    f"{limits.THREAD_NAME}, so keep the thread title to {room}",
+                )
+        at = check.number(item, path, "at_minutes", minimum=0, maximum=MAX_CHAT_MINUTES)
+        if number is not None and text:
+            questions.append(Question(number, text, thread or None, at))
+    if seen and not check.problems:
+        expected = set(range(1, len(raw) + 1))
+        missing = sorted(expected - set(seen))
+        if missing:
+            check.add(
+                ("questions",),
+                "numbers must run 1.." + str(len(raw)) + " without gaps; missing "
+                + ", ".join(f"Q{m}" for m in missing),
+            )
+        order = [q.number for q in questions]
+        if order != sorted(order) and not missing:
+            check.add(("questions",), f"list the questions in order Q1..Q{len(raw)}")
+    return sorted(questions, key=lambda q: q.number)
+
+
+def _midway(raw: Any, check: _Checker, count: int) -> Midway | None:
+    if raw is None:
+        return None
+    from bot import posts
+
+    path = ("midway",)
+    if not isinstance(raw, dict):
+        check.add(path, "must be a [midway] table with after_question and text")
+        return None
+    check.keys(raw, path, _MIDWAY_KEYS)
+    after = check.number(
+        raw, path, "after_question", minimum=1, maximum=max(count - 1, 1), integer=True
+    )
+    if after is None and "after_question" not in raw:
+        check.add((*path, "after_question"), "missing; the question number it follows")
+    text = check.text(raw, path, "text", required=True, limit=posts.MIDWAY_MAX)
+    if after is not None and count and after >= count:
+        check.add((*path, "after_question"), f"must be before the last question (Q{count})")
+        return None
+    return Midway(int(after), text) if after is not None and text else None
+
+
+def chat_files(folder: str | Path) -> Iterable[Path]:
+    """The chat files (``*.toml``) in a folder, sorted by name."""
+    return sorted(Path(folder).glob("*.toml"))

@@ -1,0 +1,218 @@
+"""Settings from the environment and `.env`, validated once at start.
+
+This is the only module that reads the environment. Everything else receives a
+:class:`Settings` object. The Discord token is wrapped in :class:`Secret` so that it
+never appears in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from bot.zones import UnknownTimeZone, resolve_zone
+
+DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
+DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+DEFAULT_DATABASE = "tweetchat.db"
+DEFAULT_TIMEZONE = "Europe/London"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Every setting the bot reads, with what it means. `.env.example` mirrors this table.
+SETTINGS_HELP = {
+    "DISCORD_TOKEN": "The bot token from the Discord developer portal (Bot > Reset Token). "
+    "Needed only by `tweetchat run`.",
+    "TWEETCHAT_DATABASE": f"Path of the SQLite database (default: ./{DEFAULT_DATABASE}).",
+    "DISCORD_API_BASE_URL": f"Discord REST base URL (default: {DEFAULT_API_BASE_URL}); "
+    "point it at the local sandbox for testing.",
+    "DISCORD_GATEWAY_URL": f"Discord gateway URL (default: {DEFAULT_GATEWAY_URL}).",
+    "TWEETCHAT_TIMEZONE": f"Default IANA time zone for new servers (default: {DEFAULT_TIMEZONE}).",
+    "TWEETCHAT_LOG_LEVEL": "One of DEBUG, INFO, WARNING, ERROR, CRITICAL (default: INFO).",
+    "TWEETCHAT_DEV_GUILD": "Optional server id: sync slash commands to this one server only "
+    "(instant, for development) instead of globally.",
+}
+
+# A Discord bot token is three dot-separated URL-safe base64 parts.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}$")
+
+
+class Secret:
+    """A string that refuses to show itself in reprs, str() and f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret itself; call only where it is handed to Discord."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class ConfigError(Exception):
+    """Settings are invalid. The message lists every problem, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings of one bot process."""
+
+    token: Secret = field(default_factory=lambda: Secret(""))
+    database: Path = Path(DEFAULT_DATABASE)
+    api_base_url: str = DEFAULT_API_BASE_URL
+    gateway_url: str = DEFAULT_GATEWAY_URL
+    default_timezone: str = DEFAULT_TIMEZONE
+    log_level: str = "INFO"
+    dev_guild_id: int | None = None
+
+    def require_token(self) -> str:
+        """The token for logging in; raises ConfigError (without the token) when unset."""
+        if not self.token:
+            raise ConfigError(
+                [
+                    "DISCORD_TOKEN is not set. Put the bot token from the Discord developer "
+                    "portal in .env or the environment, or run `tweetchat demo` to try the bot "
+                    "on the local sandbox without one."
+                ]
+            )
+        return self.token.reveal()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> Settings:
+    """Read settings from `.env` (if present) overlaid by the environment, and validate them.
+
+    :param environ: the environment to read (default: ``os.environ``); real environment
+        variables win over `.env`, as python-dotenv does by default.
+    :param dotenv_path: the `.env` file to read, or None to skip it.
+    :raises ConfigError: listing every invalid setting at once.
+    """
+    values: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    problems: list[str] = []
+
+    token = values.get("DISCORD_TOKEN", "").strip()
+    if token and not _TOKEN_SHAPE.match(token):
+        # Never echo the value: a half-pasted token is still a secret.
+        problems.append(
+            "DISCORD_TOKEN does not look like a bot token (three dot-separated parts). "
+            "Copy it again from the developer portal (Bot > Reset Token)."
+        )
+
+    database = Path(values.get("TWEETCHAT_DATABASE", "").strip() or DEFAULT_DATABASE)
+    if database.is_dir():
+        problems.append(f"TWEETCHAT_DATABASE={database} is a directory; give a file path.")
+    elif not database.parent.exists() and str(database) != ":memory:":
+        problems.append(
+            f"TWEETCHAT_DATABASE={database}: the folder {database.parent} does not exist."
+        )
+
+    api = values.get("DISCORD_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
+    if urlparse(api).scheme not in ("http", "https") or not urlparse(api).netloc:
+        problems.append(
+            f"DISCORD_API_BASE_URL={api!r} is not an http(s) URL, "
+            f"e.g. {DEFAULT_API_BASE_URL}"
+        )
+    gateway = values.get("DISCORD_GATEWAY_URL", "").strip() or DEFAULT_GATEWAY_URL
+    if urlparse(gateway).scheme not in ("ws", "wss") or not urlparse(gateway).netloc:
+        problems.append(
+            f"DISCORD_GATEWAY_URL={gateway!r} is not a ws(s) URL, e.g. {DEFAULT_GATEWAY_URL}"
+        )
+
+    tz = values.get("TWEETCHAT_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+    try:
+        tz = resolve_zone(tz).key
+    except UnknownTimeZone as exc:
+        problems.append(f"TWEETCHAT_TIMEZONE: {exc}")
+
+    level = (values.get("TWEETCHAT_LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in LOG_LEVELS:
+        problems.append(f"TWEETCHAT_LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}.")
+
+    dev_guild: int | None = None
+    raw_guild = values.get("TWEETCHAT_DEV_GUILD", "").strip()
+    if raw_guild:
+        if raw_guild.isdigit():
+            dev_guild = int(raw_guild)
+        else:
+            problems.append(
+                f"TWEETCHAT_DEV_GUILD={raw_guild!r} must be a server id (digits only); "
+                "copy it with Developer Mode on: right-click the server > Copy Server ID."
+            )
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        token=Secret(token),
+        database=database,
+        api_base_url=api.rstrip("/"),
+        gateway_url=gateway,
+        default_timezone=tz,
+        log_level=level,
+        dev_guild_id=dev_guild,
+    )
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces any occurrence of the given secrets in log records with asterisks.
+
+    Belt and braces: the token is never formatted on purpose, but a library could
+    log a header or URL that carries it.
+    """
+
+    def __init__(self, *secrets: Secret) -> None:
+        super().__init__()
+        self._secrets = [s.reveal() for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self._secrets:
+            redacted = redacted.replace(secret, "********")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    """Set up the root logger at the configured level, redacting the token everywhere."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(settings.token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)

@@ -1,0 +1,13 @@
+"""Discord's size limits that our posts must respect (from Discord's API documentation:
+Resources > Message > Create Message; Resources > Message > Embed Limits;
+Resources > Channel > Start Thread from Message)."""
+
+MESSAGE_CONTENT = 2000
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+EMBED_FIELD_NAME = 256
+EMBED_FIELD_VALUE = 1024
+EMBED_FOOTER = 2048
+EMBED_FIELDS = 25
+EMBED_TOTAL = 6000
+THREAD_NAME = 100

@@ -1,0 +1,315 @@
+"""The exactly-once step dispatcher: posts each chat's steps when they are due.
+
+The step ledger in SQLite is the source of truth (the RoboDanny timer pattern): one task
+sleeps until the earliest due step, is woken when the schedule changes, **claims** the
+step in the database before posting and **records** the result after. The two crash
+windows are closed like this:
+
+* killed after the claim, before the post reached Discord: on restart the step is still
+  *claimed*; :meth:`Dispatcher.recover` asks the poster whether a message with the step's
+  marker exists, finds none, and returns the step to *pending*, to be posted (late, per
+  the chat's catch-up policy);
+* killed after the post reached Discord, before it was recorded: on restart the poster
+  finds the message by its marker and the step is recorded as posted, not posted again.
+  Every attempt also carries the step's fixed Discord nonce, which Discord uses to
+  refuse a duplicate within its window.
+
+The clock and the poster are injected, so the whole engine runs in tests without Discord
+and without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from bot import posts
+from bot.chats import CatchUp, ChatDefinition
+from bot.store import ChatRecord, ChatState, DueStep, StepRecord, StepState, Store
+from bot.timeline import StepKind, step_label
+
+log = logging.getLogger(__name__)
+
+# CPython cannot sleep for very long reliably (bpo-20493); re-check at least this often.
+MAX_SLEEP = timedelta(hours=1)
+RETRY_BASE_SECONDS = 5
+RETRY_MAX_SECONDS = 300
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, aware UTC."""
+
+    async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
+        """Return at `when`, or earlier if `wake` is set."""
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
+        delay = min((when - self.now()).total_seconds(), MAX_SLEEP.total_seconds())
+        if delay <= 0:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=delay)
+        except asyncio.TimeoutError:
+            pass
+
+
+@dataclass(frozen=True)
+class Published:
+    """A message the poster put on Discord (or found there)."""
+
+    message_id: int
+    at: datetime
+
+
+class PostFailed(Exception):
+    """Discord refused the request, so nothing was posted (a 4xx/5xx answer, a rate
+    limit). Safe to retry. `retry_after` is Discord's suggested wait, if any."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Poster(Protocol):
+    """What the dispatcher needs from Discord. Raise :class:`PostFailed` when Discord
+    definitely did not act; any other exception means the outcome is unknown."""
+
+    async def publish(self, channel_id: int, post: posts.Post, nonce: str) -> Published:
+        """Send a post to a channel with a nonce (enforced)."""
+
+    async def find_published(self, channel_id: int, marker: str, since: datetime) -> Published | None:
+        """The bot's own message in the channel, sent at or after `since`, whose embed
+        footer ends with `marker`; None if there is none."""
+
+    async def open_thread(self, channel_id: int, message_id: int, name: str) -> int:
+        """Open (or find, if it already exists) the public thread from a message."""
+
+    async def chat_finished(self, chat: ChatRecord, steps: list[StepRecord]) -> None:
+        """Called once when a chat's last step is done (e.g. to archive its threads)."""
+
+
+def marker(chat_id: int, kind: StepKind, question: int | None) -> str:
+    """The text that ends a step's footer and identifies it on Discord."""
+    return f"chat {chat_id} · {step_label(kind, question)}"
+
+
+def effective_catch_up(chat: ChatRecord, store: Store) -> CatchUp:
+    """The server's catch-up setting if it has one, else the chat file's."""
+    override = store.server_settings(chat.guild_id).catch_up
+    return CatchUp(override) if override else chat.definition.schedule.catch_up
+
+
+class Dispatcher:
+    """Posts due steps exactly once; see the module docstring."""
+
+    def __init__(self, store: Store, poster: Poster, clock: Clock | None = None) -> None:
+        self.store = store
+        self.poster = poster
+        self.clock = clock or SystemClock()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._busy = asyncio.Lock()
+        # Per-process backoff counters for thread retries; starting again at 0 after a
+        # restart is harmless.
+        self._thread_attempts: dict[int, int] = {}
+
+    # -- public -------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Tell the dispatcher the schedule changed (call after any ledger change)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Recover from a crash, then post steps as they fall due until :meth:`stop`."""
+        await self.recover()
+        while not self._stopping:
+            await self.tick()
+            if self._stopping:
+                break
+            self._wake.clear()
+            due = self.store.next_due_step()
+            now = self.clock.now()
+            if due is not None and due.when <= now:
+                continue
+            until = due.when if due is not None else now + MAX_SLEEP
+            await self.clock.sleep_until(min(until, now + MAX_SLEEP), self._wake)
+
+    async def stop(self) -> None:
+        """Finish the step in flight, then return; run() ends."""
+        self._stopping = True
+        self._wake.set()
+        async with self._busy:
+            pass
+
+    async def recover(self) -> list[str]:
+        """Resolve steps left *claimed* by a crash; returns what was done, for the log."""
+        report = []
+        for guild_id, step_id in self.store.claimed_steps():
+            step = self.store.step(guild_id, step_id)
+            chat = self.store.chat(guild_id, step.chat_id)
+            found = await self._find(chat, step)
+            if found is not None:
+                await self._record(chat, step, found, late=None)
+                report.append(f"{step_label(step.kind, step.question)} of chat {chat.id}: found on "
+                              "Discord, recorded")
+            else:
+                self.store.release_claim(guild_id, step_id, error="interrupted before posting",
+                                         retry_at=self.clock.now())
+                report.append(f"{step_label(step.kind, step.question)} of chat {chat.id}: not on "
+                              "Discord, will post")
+        for line in report:
+            log.warning("recovered %s", line)
+        return report
+
+    async def tick(self) -> int:
+        """Act on everything due now; returns how many actions were taken."""
+        done = 0
+        async with self._busy:
+            while not self._stopping:
+                due = self.store.next_due_step()
+                if due is None or due.when > self.clock.now():
+                    break
+                if due.action == "thread":
+                    await self._open_thread(due)
+                else:
+                    await self._post(due)
+                done += 1
+        return done
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def _post(self, due: DueStep) -> None:
+        step = self.store.step(due.guild_id, due.step_id)
+        chat = self.store.chat(due.guild_id, step.chat_id)
+        now = self.clock.now()
+        lateness = (now - step.due_at).total_seconds()
+        late = lateness > chat.definition.schedule.late_grace_seconds
+        label = step_label(step.kind, step.question)
+        if late and effective_catch_up(chat, self.store) is CatchUp.SKIP:
+            reason = (f"missed: due {step.due_at:%H:%M} UTC, the bot could only post it "
+                      f"{lateness / 60:.0f} min later; catch-up policy is skip")
+            if self.store.skip_step(chat.guild_id, step.id, reason):
+                self.store.audit(chat.guild_id, "step skipped", at=now, chat_id=chat.id,
+                                 detail=f"{label}: {reason}")
+                log.info("chat %s: %s %s", chat.id, label, reason)
+            await self._after_step(chat)
+            return
+        if not self.store.claim_step(chat.guild_id, step.id, now):
+            return
+        step = self.store.step(chat.guild_id, step.id)
+        if step.attempts > 1:
+            # An earlier attempt may have reached Discord without our knowing.
+            found = await self._find(chat, step)
+            if found is not None:
+                await self._record(chat, step, found, late=lateness if late else None)
+                return
+        post = render_step(self.store, chat, step, due=step.due_at if late else None,
+                           posted=now if late else None)
+        try:
+            published = await self.poster.publish(chat.channel_id, post, step.nonce)
+        except PostFailed as exc:
+            wait = self._backoff(step.attempts, exc.retry_after)
+            self.store.release_claim(chat.guild_id, step.id, error=exc.reason,
+                                     retry_at=now + timedelta(seconds=wait))
+            log.warning("chat %s: %s not posted (%s); retrying in %.0fs", chat.id, label,
+                        exc.reason, wait)
+            return
+        except Exception:
+            # Unknown outcome: keep the claim; recovery decides by looking at Discord.
+            log.exception("chat %s: %s: outcome unknown; checking Discord", chat.id, label)
+            await self.recover()
+            return
+        await self._record(chat, step, published, late=lateness if late else None)
+
+    async def _record(self, chat: ChatRecord, step: StepRecord, published: Published,
+                late: float | None) -> None:
+        self.store.record_posted(
+            chat.guild_id, step.id, message_id=published.message_id, posted_at=published.at,
+            late_seconds=late, needs_thread=step.kind is StepKind.QUESTION,
+        )
+        if chat.state is ChatState.SCHEDULED:
+            self.store.set_chat_state(chat.guild_id, chat.id, ChatState.RUNNING)
+        log.info("chat %s: posted %s%s", chat.id, step_label(step.kind, step.question),
+                 f" ({late / 60:.0f} min late)" if late else "")
+        await self._after_step(self.store.chat(chat.guild_id, chat.id))
+
+    async def _after_step(self, chat: ChatRecord) -> None:
+        """Finish the chat once no step is left to post."""
+        if self.store.pending_count(chat.guild_id, chat.id) or chat.state not in (
+            ChatState.SCHEDULED, ChatState.RUNNING
+        ):
+            return
+        now = self.clock.now()
+        self.store.set_chat_state(chat.guild_id, chat.id, ChatState.FINISHED, ended_at=now)
+        self.store.audit(chat.guild_id, "chat finished", at=now, chat_id=chat.id)
+        try:
+            await self.poster.chat_finished(chat, self.store.steps(chat.guild_id, chat.id))
+        except Exception:
+            log.exception("chat %s: finishing actions failed", chat.id)
+
+    async def _open_thread(self, due: DueStep) -> None:
+        step = self.store.step(due.guild_id, due.step_id)
+        chat = self.store.chat(due.guild_id, step.chat_id)
+        question = next(q for q in chat.definition.questions if q.number == step.question)
+        name = posts.thread_name(question.number, question.text, question.thread)
+        try:
+            thread_id = await self.poster.open_thread(chat.channel_id, step.message_id, name)
+        except Exception as exc:  # thread creation is idempotent: always safe to retry
+            retry_after = exc.retry_after if isinstance(exc, PostFailed) else None
+            attempt = self._thread_attempts.get(step.id, 0) + 1
+            self._thread_attempts[step.id] = attempt
+            wait = self._backoff(attempt, retry_after)
+            self.store.record_thread_failure(
+                chat.guild_id, step.id, error=str(exc) or type(exc).__name__,
+                retry_at=self.clock.now() + timedelta(seconds=wait),
+            )
+            log.warning("chat %s: thread for Q%s not opened (%s); retrying in %.0fs",
+                        chat.id, step.question, exc, wait)
+            return
+        self._thread_attempts.pop(step.id, None)
+        self.store.record_thread(chat.guild_id, step.id, thread_id)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _find(self, chat: ChatRecord, step: StepRecord) -> Published | None:
+        since = (step.claimed_at or step.due_at) - timedelta(minutes=5)
+        return await self.poster.find_published(
+            chat.channel_id, marker(chat.id, step.kind, step.question), since
+        )
+
+    @staticmethod
+    def _backoff(attempt: int, retry_after: float | None) -> float:
+        wait = min(RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), RETRY_MAX_SECONDS)
+        return max(wait, retry_after or 0)
+
+
+def render_step(store: Store, chat: ChatRecord, step: StepRecord, *, due: datetime | None = None,
+                posted: datetime | None = None) -> posts.Post:
+    """The post for a step; `due` and `posted` given when it goes out late."""
+    definition: ChatDefinition = chat.definition
+    mark = marker(chat.id, step.kind, step.question)
+    if step.kind is StepKind.INTRO:
+        return posts.intro_post(definition, mark, due=due, posted=posted)
+    if step.kind is StepKind.QUESTION:
+        question = next(q for q in definition.questions if q.number == step.question)
+        return posts.question_post(definition, question, mark, due=due, posted=posted)
+    if step.kind is StepKind.MIDWAY:
+        return posts.midway_post(definition, mark, due=due, posted=posted)
+    per_question = store.answer_counts(chat.guild_id, chat.id)
+    counts = posts.ChatCounts(
+        [posts.QuestionCount(q, a, p) for q, a, p in per_question],
+        participants=store.participant_count(chat.guild_id, chat.id),
+        answers=sum(a for _, a, _ in per_question),
+    )
+    return posts.wrap_up_post(definition, mark, counts, due=due, posted=posted)

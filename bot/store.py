@@ -1,0 +1,690 @@
+"""The SQLite store: the schema (as numbered migrations) and every query.
+
+This is the only module that writes SQL. It is built on sqlite-utils, runs in WAL mode,
+and keeps the database readable with ordinary tools (``sqlite-utils tables tweetchat.db``).
+
+Every row carries its server (``guild_id``) and every query that reads or changes a
+server's data is scoped by it. The one exception is :meth:`Store.next_due_step`, the
+dispatcher's question "what is due next, anywhere?", which only returns step keys that
+the caller then handles through the scoped methods.
+
+Times are stored as ISO 8601 text in UTC with a fixed width
+(``2026-12-07T20:05:00.000000+00:00``) so that text order is time order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from bot.chats import ChatDefinition
+from bot.timeline import PlannedStep, StepKind
+
+migrations = Migrations("tweetchat")
+
+
+def to_db(moment: datetime | None) -> str | None:
+    """An aware datetime as fixed-width UTC ISO text (None stays None)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def from_db(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class ChatState(str, Enum):
+    SCHEDULED = "scheduled"  # waiting for its intro
+    RUNNING = "running"  # intro posted, steps to go
+    PAUSED = "paused"  # a moderator paused it; steps wait
+    FINISHED = "finished"  # every step posted or skipped
+    CANCELLED = "cancelled"  # called off before it started
+
+
+class StepState(str, Enum):
+    PENDING = "pending"  # not yet posted
+    CLAIMED = "claimed"  # the dispatcher is posting it (or crashed while doing so)
+    POSTED = "posted"  # on Discord; message id recorded
+    SKIPPED = "skipped"  # deliberately not posted; `note` says why
+    CANCELLED = "cancelled"  # the chat was cancelled
+
+
+ACTIVE_CHAT_STATES = (ChatState.SCHEDULED, ChatState.RUNNING, ChatState.PAUSED)
+
+
+@dataclass(frozen=True)
+class ChatRecord:
+    id: int
+    guild_id: int
+    channel_id: int
+    title: str
+    definition: ChatDefinition
+    start_at: datetime
+    timezone: str
+    state: ChatState
+    created_by: int | None
+    created_at: datetime
+    paused_at: datetime | None
+    ended_at: datetime | None
+    scheduled_event_id: int | None
+    announcement_message_id: int | None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    id: int
+    guild_id: int
+    chat_id: int
+    seq: int
+    kind: StepKind
+    question: int | None
+    due_at: datetime
+    state: StepState
+    nonce: str
+    attempts: int
+    not_before: datetime | None  # retry time after a failed attempt
+    claimed_at: datetime | None
+    posted_at: datetime | None
+    message_id: int | None
+    thread_id: int | None
+    thread_retry_at: datetime | None  # a question posted whose thread still has to be opened
+    late_seconds: float | None
+    note: str | None
+    last_error: str | None
+
+    @property
+    def needs_thread(self) -> bool:
+        return (
+            self.kind is StepKind.QUESTION
+            and self.state is StepState.POSTED
+            and self.thread_id is None
+        )
+
+
+@dataclass(frozen=True)
+class DueStep:
+    """A key returned by the cross-server dispatcher query."""
+
+    guild_id: int
+    step_id: int
+    when: datetime  # when it should be acted on
+    action: str  # "post" or "thread"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    guild_id: int
+    timezone: str | None = None
+    host_role_id: int | None = None
+    catch_up: str | None = None  # overrides the chat file's policy when set
+    reminder_lead_minutes: int = 30
+    archive_threads: bool = True
+
+
+# ---------------------------------------------------------------------------------------
+# Schema. Never edit a migration that has shipped: add a new one.
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["servers"].create(
+        {
+            "guild_id": int,
+            "timezone": str,
+            "host_role_id": int,
+            "catch_up": str,
+            "reminder_lead_minutes": int,
+            "archive_threads": int,
+            "updated_at": str,
+        },
+        pk="guild_id",
+        defaults={"reminder_lead_minutes": 30, "archive_threads": 1},
+        not_null={"reminder_lead_minutes", "archive_threads"},
+    )
+    db["chats"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "channel_id": int,
+            "title": str,
+            "definition": str,  # JSON snapshot of the chat definition when scheduled
+            "start_at": str,
+            "timezone": str,
+            "state": str,
+            "created_by": int,
+            "created_at": str,
+            "paused_at": str,
+            "ended_at": str,
+            "scheduled_event_id": int,
+            "announcement_message_id": int,
+        },
+        pk="id",
+        not_null={"guild_id", "channel_id", "title", "definition", "start_at", "timezone",
+                  "state", "created_at"},
+    )
+    db["chats"].create_index(["guild_id", "state"])
+    db["steps"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "chat_id": int,
+            "seq": int,
+            "kind": str,
+            "question": int,
+            "due_at": str,
+            "state": str,
+            "nonce": str,  # Discord message nonce: the same on every attempt of this step
+            "attempts": int,
+            "not_before": str,
+            "claimed_at": str,
+            "posted_at": str,
+            "message_id": int,
+            "thread_id": int,
+            "thread_retry_at": str,
+            "late_seconds": float,
+            "note": str,
+            "last_error": str,
+        },
+        pk="id",
+        foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "chat_id", "seq", "kind", "due_at", "state", "nonce", "attempts"},
+        defaults={"attempts": 0},
+    )
+    db["steps"].create_index(["chat_id", "seq"], unique=True)
+    db["steps"].create_index(["state", "due_at"])
+    db["answers"].create(
+        {
+            "message_id": int,  # the Discord message id
+            "guild_id": int,
+            "chat_id": int,
+            "question": int,
+            "channel_id": int,  # where it was posted (the thread's id for thread answers)
+            "via": str,  # "thread" or "channel" (an "A1 ..." message)
+            "author_id": int,
+            "author_name": str,
+            "content": str,  # the current text
+            "created_at": str,
+            "edited_at": str,
+            "deleted_at": str,  # set when the member deleted it (withdrawn)
+            "reply_to": int,
+            "attachments": str,  # JSON list of {id, filename, size, content_type, url}
+        },
+        pk="message_id",
+        foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "chat_id", "question", "channel_id", "via", "author_id",
+                  "author_name", "content", "created_at", "attachments"},
+    )
+    db["answers"].create_index(["guild_id", "chat_id", "question"])
+    db["answers"].create_index(["guild_id", "author_id"])
+    db["answer_revisions"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "message_id": int,
+            "version": int,  # 0 is the text as first posted
+            "content": str,
+            "edited_at": str,  # when Discord says this version was written
+            "recorded_at": str,
+        },
+        pk="id",
+        foreign_keys=[("message_id", "answers", "message_id")],
+        not_null={"guild_id", "message_id", "version", "content", "edited_at", "recorded_at"},
+    )
+    db["answer_revisions"].create_index(["message_id", "version"], unique=True)
+    db["answer_revisions"].create_index(["message_id", "edited_at"], unique=True)
+    db["audit_log"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "at": str,
+            "actor_id": int,  # None for the bot itself
+            "action": str,
+            "chat_id": int,
+            "detail": str,
+        },
+        pk="id",
+        not_null={"guild_id", "at", "action"},
+    )
+    db["audit_log"].create_index(["guild_id", "at"])
+
+
+class StoreError(Exception):
+    """A request the store cannot carry out (unknown chat, wrong server...)."""
+
+
+class Store:
+    """All reads and writes of the bot's SQLite database."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
+        self.path = str(path)
+        self.db = sqlite_utils.Database(self.path)
+        if self.path != ":memory:":
+            self.db.enable_wal()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        """Checkpoint the WAL and close the connection."""
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.close()
+
+    def schema_version(self) -> list[str]:
+        """Names of the applied migrations, oldest first."""
+        return [m.name for m in migrations.applied(self.db)]
+
+    # -- servers -----------------------------------------------------------------------
+
+    def server_settings(self, guild_id: int) -> ServerSettings:
+        """A server's settings (defaults for a server never configured)."""
+        rows = list(self.db.query("SELECT * FROM servers WHERE guild_id = ?", [guild_id]))
+        if not rows:
+            return ServerSettings(guild_id)
+        r = rows[0]
+        return ServerSettings(
+            guild_id=r["guild_id"], timezone=r["timezone"], host_role_id=r["host_role_id"],
+            catch_up=r["catch_up"], reminder_lead_minutes=r["reminder_lead_minutes"],
+            archive_threads=bool(r["archive_threads"]),
+        )
+
+    def update_server_settings(self, guild_id: int, now: datetime, **changes: Any) -> ServerSettings:
+        """Change some of a server's settings; unknown names raise StoreError."""
+        allowed = {"timezone", "host_role_id", "catch_up", "reminder_lead_minutes",
+                   "archive_threads"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise StoreError(f"unknown server settings: {', '.join(sorted(unknown))}")
+        current = self.server_settings(guild_id).__dict__ | changes
+        current["archive_threads"] = int(bool(current["archive_threads"]))
+        self.db["servers"].upsert({**current, "updated_at": to_db(now)}, pk="guild_id")
+        return self.server_settings(guild_id)
+
+    # -- chats and their steps -------------------------------------------------------------
+
+    def create_chat(
+        self, *, guild_id: int, channel_id: int, definition: ChatDefinition, start_at: datetime,
+        timezone_name: str, steps: Iterable[PlannedStep], created_by: int | None, now: datetime,
+    ) -> ChatRecord:
+        """Record a scheduled chat and its whole step ledger in one transaction."""
+        with self.db.atomic():
+            chat_id = self.db["chats"].insert(
+                {
+                    "guild_id": guild_id,
+                    "channel_id": channel_id,
+                    "title": definition.title,
+                    "definition": json.dumps(definition.to_dict(), ensure_ascii=False),
+                    "start_at": to_db(start_at),
+                    "timezone": timezone_name,
+                    "state": ChatState.SCHEDULED.value,
+                    "created_by": created_by,
+                    "created_at": to_db(now),
+                }
+            ).last_pk
+            self.db["steps"].insert_all(
+                {
+                    "guild_id": guild_id,
+                    "chat_id": chat_id,
+                    "seq": s.seq,
+                    "kind": s.kind.value,
+                    "question": s.question,
+                    "due_at": to_db(s.due),
+                    "state": StepState.PENDING.value,
+                    # Discord nonces are at most 25 characters; this is unique per step.
+                    "nonce": f"tc{chat_id}s{s.seq}",
+                    "attempts": 0,
+                }
+                for s in steps
+            )
+        return self.chat(guild_id, chat_id)
+
+    def chat(self, guild_id: int, chat_id: int) -> ChatRecord:
+        """One chat of a server; StoreError if it does not exist there."""
+        rows = list(
+            self.db.query("SELECT * FROM chats WHERE guild_id = ? AND id = ?", [guild_id, chat_id])
+        )
+        if not rows:
+            raise StoreError(f"there is no chat #{chat_id} in this server")
+        return _chat(rows[0])
+
+    def chats(
+        self, guild_id: int, states: Iterable[ChatState] | None = None, limit: int = 100
+    ) -> list[ChatRecord]:
+        """A server's chats, soonest start first, optionally only those in `states`."""
+        sql, params = "SELECT * FROM chats WHERE guild_id = ?", [guild_id]
+        if states is not None:
+            states = [ChatState(s).value for s in states]
+            sql += f" AND state IN ({', '.join('?' * len(states))})"
+            params += states
+        sql += " ORDER BY start_at, id LIMIT ?"
+        return [_chat(r) for r in self.db.query(sql, [*params, limit])]
+
+    def set_chat_state(
+        self, guild_id: int, chat_id: int, state: ChatState, *, paused_at: datetime | None = None,
+        ended_at: datetime | None = None,
+    ) -> None:
+        self._update(
+            "UPDATE chats SET state = ?, paused_at = ?, ended_at = COALESCE(?, ended_at) "
+            "WHERE guild_id = ? AND id = ?",
+            [ChatState(state).value, to_db(paused_at), to_db(ended_at), guild_id, chat_id],
+        )
+
+    def set_chat_discord_ids(
+        self, guild_id: int, chat_id: int, *, scheduled_event_id: int | None = None,
+        announcement_message_id: int | None = None,
+    ) -> None:
+        """Remember the Discord scheduled event and announcement made for a chat."""
+        self._update(
+            "UPDATE chats SET scheduled_event_id = COALESCE(?, scheduled_event_id), "
+            "announcement_message_id = COALESCE(?, announcement_message_id) "
+            "WHERE guild_id = ? AND id = ?",
+            [scheduled_event_id, announcement_message_id, guild_id, chat_id],
+        )
+
+    def steps(self, guild_id: int, chat_id: int) -> list[StepRecord]:
+        """The step ledger of a chat, in posting order."""
+        return [
+            _step(r)
+            for r in self.db.query(
+                "SELECT * FROM steps WHERE guild_id = ? AND chat_id = ? ORDER BY seq",
+                [guild_id, chat_id],
+            )
+        ]
+
+    def step(self, guild_id: int, step_id: int) -> StepRecord:
+        rows = list(
+            self.db.query("SELECT * FROM steps WHERE guild_id = ? AND id = ?", [guild_id, step_id])
+        )
+        if not rows:
+            raise StoreError(f"there is no step #{step_id} in this server")
+        return _step(rows[0])
+
+    def next_due_step(self) -> DueStep | None:
+        """The earliest work for the dispatcher across all servers: a pending step of a
+        scheduled or running chat, or a posted question whose thread is still to open."""
+        rows = list(
+            self.db.query(
+                """
+                SELECT guild_id, id, MAX(due_at, COALESCE(not_before, '')) AS at, 'post' AS action
+                  FROM steps
+                 WHERE state = 'pending'
+                   AND chat_id IN (SELECT id FROM chats WHERE state IN ('scheduled', 'running'))
+                UNION ALL
+                SELECT guild_id, id, thread_retry_at AS at, 'thread' AS action
+                  FROM steps
+                 WHERE state = 'posted' AND thread_retry_at IS NOT NULL
+                ORDER BY at, id
+                LIMIT 1
+                """
+            )
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return DueStep(r["guild_id"], r["id"], from_db(r["at"]), r["action"])
+
+    def claimed_steps(self) -> list[tuple[int, int]]:
+        """(guild_id, step_id) of steps left claimed: a crash hit while posting them."""
+        return [
+            (r["guild_id"], r["id"])
+            for r in self.db.query("SELECT guild_id, id FROM steps WHERE state = 'claimed' ORDER BY due_at, id")
+        ]
+
+    def claim_step(self, guild_id: int, step_id: int, now: datetime) -> bool:
+        """Mark a pending step as being posted. False if it was not pending (someone
+        else took it, or a moderator changed it meanwhile)."""
+        cursor = self.db.execute(
+            "UPDATE steps SET state = 'claimed', claimed_at = ?, attempts = attempts + 1 "
+            "WHERE guild_id = ? AND id = ? AND state = 'pending'",
+            [to_db(now), guild_id, step_id],
+        )
+        return cursor.rowcount == 1
+
+    def record_posted(
+        self, guild_id: int, step_id: int, *, message_id: int, posted_at: datetime,
+        late_seconds: float | None, needs_thread: bool,
+    ) -> None:
+        """A claimed step is on Discord. A question is marked for its thread right away."""
+        self._update(
+            "UPDATE steps SET state = 'posted', message_id = ?, posted_at = ?, late_seconds = ?, "
+            "thread_retry_at = ?, last_error = NULL WHERE guild_id = ? AND id = ? "
+            "AND state = 'claimed'",
+            [message_id, to_db(posted_at), late_seconds, to_db(posted_at) if needs_thread else None,
+             guild_id, step_id],
+        )
+
+    def release_claim(self, guild_id: int, step_id: int, *, error: str, retry_at: datetime) -> None:
+        """Posting a claimed step failed without reaching Discord: back to pending, with
+        the error and the time of the next attempt."""
+        self._update(
+            "UPDATE steps SET state = 'pending', claimed_at = NULL, not_before = ?, "
+            "last_error = ? WHERE guild_id = ? AND id = ? AND state = 'claimed'",
+            [to_db(retry_at), error[:500], guild_id, step_id],
+        )
+
+    def record_thread(self, guild_id: int, step_id: int, thread_id: int) -> None:
+        self._update(
+            "UPDATE steps SET thread_id = ?, thread_retry_at = NULL, last_error = NULL "
+            "WHERE guild_id = ? AND id = ?",
+            [thread_id, guild_id, step_id],
+        )
+
+    def record_thread_failure(
+        self, guild_id: int, step_id: int, *, error: str, retry_at: datetime
+    ) -> None:
+        self._update(
+            "UPDATE steps SET thread_retry_at = ?, last_error = ? WHERE guild_id = ? AND id = ?",
+            [to_db(retry_at), error[:500], guild_id, step_id],
+        )
+
+    def skip_step(self, guild_id: int, step_id: int, reason: str) -> bool:
+        """Mark a pending or claimed step skipped, with why. False if it had already
+        been posted or ended."""
+        cursor = self.db.execute(
+            "UPDATE steps SET state = 'skipped', note = ? "
+            "WHERE guild_id = ? AND id = ? AND state IN ('pending', 'claimed')",
+            [reason, guild_id, step_id],
+        )
+        return cursor.rowcount == 1
+
+    def reschedule_step(self, guild_id: int, step_id: int, due_at: datetime) -> None:
+        """Move one pending step to a new due time (clearing any retry delay)."""
+        self._update(
+            "UPDATE steps SET due_at = ?, not_before = NULL WHERE guild_id = ? AND id = ? "
+            "AND state = 'pending'",
+            [to_db(due_at), guild_id, step_id],
+        )
+
+    def cancel_pending_steps(self, guild_id: int, chat_id: int, reason: str) -> int:
+        cursor = self.db.execute(
+            "UPDATE steps SET state = 'cancelled', note = ? "
+            "WHERE guild_id = ? AND chat_id = ? AND state = 'pending'",
+            [reason, guild_id, chat_id],
+        )
+        return cursor.rowcount
+
+    def pending_count(self, guild_id: int, chat_id: int) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM steps WHERE guild_id = ? AND chat_id = ? "
+            "AND state IN ('pending', 'claimed')",
+            [guild_id, chat_id],
+        ).fetchone()[0]
+
+    def transaction(self):
+        """A context manager: everything inside commits together or not at all."""
+        return self.db.atomic()
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def add_answer(
+        self, *, guild_id: int, chat_id: int, question: int, message_id: int, channel_id: int,
+        via: str, author_id: int, author_name: str, content: str, created_at: datetime,
+        reply_to: int | None = None, attachments: list[dict] | None = None,
+        recorded_at: datetime,
+    ) -> bool:
+        """Store an answer and its first revision. Idempotent: a message already stored
+        (seen twice: live and again in a history backfill) is left as it is; returns
+        whether it was new."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO answers (message_id, guild_id, chat_id, question, "
+                "channel_id, via, author_id, author_name, content, created_at, reply_to, "
+                "attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [message_id, guild_id, chat_id, question, channel_id, via, author_id, author_name,
+                 content, to_db(created_at), reply_to, json.dumps(attachments or [])],
+            )
+            if cursor.rowcount != 1:
+                return False
+            self.db.execute(
+                "INSERT INTO answer_revisions (guild_id, message_id, version, content, edited_at, "
+                "recorded_at) VALUES (?, ?, 0, ?, ?, ?)",
+                [guild_id, message_id, content, to_db(created_at), to_db(recorded_at)],
+            )
+        return True
+
+    def edit_answer(
+        self, guild_id: int, message_id: int, *, content: str, edited_at: datetime,
+        recorded_at: datetime, attachments: list[dict] | None = None,
+    ) -> bool:
+        """Record an edit as a new revision and make it the current text. Idempotent on
+        (message, edited_at); an edit older than the newest stored one is kept as a
+        revision but does not replace the current text. False for an unknown answer or a
+        repeat."""
+        with self.db.atomic():
+            row = self.db.execute(
+                "SELECT edited_at, created_at FROM answers WHERE guild_id = ? AND message_id = ?",
+                [guild_id, message_id],
+            ).fetchone()
+            if row is None:
+                return False
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO answer_revisions (guild_id, message_id, version, content, "
+                "edited_at, recorded_at) SELECT ?, ?, COALESCE(MAX(version), -1) + 1, ?, ?, ? "
+                "FROM answer_revisions WHERE message_id = ?",
+                [guild_id, message_id, content, to_db(edited_at), to_db(recorded_at), message_id],
+            )
+            if cursor.rowcount != 1:
+                return False
+            newest = row[0] or row[1]
+            if to_db(edited_at) >= newest:
+                self.db.execute(
+                    "UPDATE answers SET content = ?, edited_at = ?, "
+                    "attachments = COALESCE(?, attachments) WHERE guild_id = ? AND message_id = ?",
+                    [content, to_db(edited_at),
+                     None if attachments is None else json.dumps(attachments), guild_id,
+                     message_id],
+                )
+        return True
+
+    def withdraw_answer(self, guild_id: int, message_id: int, deleted_at: datetime) -> bool:
+        """Mark an answer deleted by its author (withdrawn). False if unknown or already."""
+        cursor = self.db.execute(
+            "UPDATE answers SET deleted_at = ? WHERE guild_id = ? AND message_id = ? "
+            "AND deleted_at IS NULL",
+            [to_db(deleted_at), guild_id, message_id],
+        )
+        return cursor.rowcount == 1
+
+    def answers(self, guild_id: int, chat_id: int, *, include_withdrawn: bool = False) -> list[dict]:
+        """A chat's answers as plain rows, by question then time."""
+        sql = "SELECT * FROM answers WHERE guild_id = ? AND chat_id = ?"
+        if not include_withdrawn:
+            sql += " AND deleted_at IS NULL"
+        sql += " ORDER BY question, created_at, message_id"
+        rows = []
+        for r in self.db.query(sql, [guild_id, chat_id]):
+            r["attachments"] = json.loads(r["attachments"])
+            rows.append(r)
+        return rows
+
+    def revisions(self, guild_id: int, message_id: int) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT version, content, edited_at FROM answer_revisions "
+                "WHERE guild_id = ? AND message_id = ? ORDER BY version",
+                [guild_id, message_id],
+            )
+        )
+
+    def answer_counts(self, guild_id: int, chat_id: int) -> list[tuple[int, int, int]]:
+        """(question, answers, distinct participants) for a chat's visible answers."""
+        return [
+            (r["question"], r["answers"], r["participants"])
+            for r in self.db.query(
+                "SELECT question, COUNT(*) AS answers, COUNT(DISTINCT author_id) AS participants "
+                "FROM answers WHERE guild_id = ? AND chat_id = ? AND deleted_at IS NULL "
+                "GROUP BY question ORDER BY question",
+                [guild_id, chat_id],
+            )
+        ]
+
+    def participant_count(self, guild_id: int, chat_id: int) -> int:
+        return self.db.execute(
+            "SELECT COUNT(DISTINCT author_id) FROM answers WHERE guild_id = ? AND chat_id = ? "
+            "AND deleted_at IS NULL",
+            [guild_id, chat_id],
+        ).fetchone()[0]
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def audit(
+        self, guild_id: int, action: str, *, at: datetime, actor_id: int | None = None,
+        chat_id: int | None = None, detail: str = "",
+    ) -> None:
+        """Append a line to the server's audit log (who did what, never deleted content)."""
+        self.db["audit_log"].insert(
+            {"guild_id": guild_id, "at": to_db(at), "actor_id": actor_id, "action": action,
+             "chat_id": chat_id, "detail": detail}
+        )
+
+    def audit_log(self, guild_id: int, limit: int = 50) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT at, actor_id, action, chat_id, detail FROM audit_log WHERE guild_id = ? "
+                "ORDER BY id DESC LIMIT ?",
+                [guild_id, limit],
+            )
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _update(self, sql: str, params: list) -> int:
+        return self.db.execute(sql, params).rowcount
+
+    def iter_tables(self) -> Iterator[str]:
+        return iter(self.db.table_names())
+
+
+def _chat(r: dict) -> ChatRecord:
+    return ChatRecord(
+        id=r["id"], guild_id=r["guild_id"], channel_id=r["channel_id"], title=r["title"],
+        definition=ChatDefinition.from_dict(json.loads(r["definition"])),
+        start_at=from_db(r["start_at"]), timezone=r["timezone"], state=ChatState(r["state"]),
+        created_by=r["created_by"], created_at=from_db(r["created_at"]),
+        paused_at=from_db(r["paused_at"]), ended_at=from_db(r["ended_at"]),
+        scheduled_event_id=r["scheduled_event_id"],
+        announcement_message_id=r["announcement_message_id"],
+    )
+
+
+def _step(r: dict) -> StepRecord:
+    return StepRecord(
+        id=r["id"], guild_id=r["guild_id"], chat_id=r["chat_id"], seq=r["seq"],
+        kind=StepKind(r["kind"]), question=r["question"], due_at=from_db(r["due_at"]),
+        state=StepState(r["state"]), nonce=r["nonce"], attempts=r["attempts"],
+        not_before=from_db(r["not_before"]), claimed_at=from_db(r["claimed_at"]),
+        posted_at=from_db(r["posted_at"]), message_id=r["message_id"], thread_id=r["thread_id"],
+        thread_retry_at=from_db(r["thread_retry_at"]), late_seconds=r["late_seconds"],
+        note=r["note"], last_error=r["last_error"],
+    )
