@@ -429,6 +429,7 @@ def _questions(raw: Any, check: _Checker) -> list[Question]:
         check.add(("questions",), f"has {len(raw)} questions; at most {MAX_QUESTIONS}")
     questions: list[Question] = []
     seen: dict[int, int] = {}
+    problems_before = len(check.problems)
     for i, item in enumerate(raw):
         path = ("questions", i)
         if not isinstance(item, dict):
@@ -464,7 +465,7 @@ def _questions(raw: Any, check: _Checker) -> list[Question]:
         at = check.number(item, path, "at_minutes", minimum=0, maximum=MAX_CHAT_MINUTES)
         if number is not None and text:
             questions.append(Question(number, text, thread or None, at))
-    if seen and not check.problems:
+    if seen and len(check.problems) == problems_before:
         expected = set(range(1, len(raw) + 1))
         missing = sorted(expected - set(seen))
         if missing:

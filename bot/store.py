@@ -268,6 +268,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
         self.path = str(path)
+        self._closed = False
         self.db = sqlite_utils.Database(self.path)
         if self.path != ":memory:":
             self.db.enable_wal()
@@ -276,10 +277,13 @@ class Store:
         migrations.apply(self.db)
 
     def close(self) -> None:
-        """Checkpoint the WAL and close the connection."""
+        """Checkpoint the WAL and close the connection (a second call does nothing)."""
+        if self._closed:
+            return
         if self.path != ":memory:":
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
+        self._closed = True
 
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, oldest first."""
