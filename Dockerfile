@@ -1,0 +1,24 @@
+# A small image that runs `tweetchat run` as a non-root user, the database on a volume.
+#   docker build -t tweetchat-bot .
+#   docker run -d --name tweetchat --env-file .env -v tweetchat-data:/data tweetchat-bot
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY data ./data
+RUN pip install . \
+ && useradd --system --uid 10001 --no-create-home --home-dir /app tweetchat \
+ && mkdir -p /data \
+ && chown tweetchat /data
+
+USER tweetchat
+ENV TWEETCHAT_DATABASE=/data/tweetchat.db
+VOLUME ["/data"]
+ENTRYPOINT ["tweetchat"]
+CMD ["run"]
