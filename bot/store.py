@@ -258,6 +258,14 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["audit_log"].create_index(["guild_id", "at"])
 
 
+@migrations()
+def m002_lookup_indexes(db: sqlite_utils.Database) -> None:
+    # Every incoming message asks "is this channel a question's thread?" and "is a chat
+    # running in this channel?".
+    db["steps"].create_index(["guild_id", "thread_id"])
+    db["chats"].create_index(["guild_id", "channel_id", "state"])
+
+
 class StoreError(Exception):
     """A request the store cannot carry out (unknown chat, wrong server...)."""
 
@@ -599,6 +607,36 @@ class Store:
             [to_db(deleted_at), guild_id, message_id],
         )
         return cursor.rowcount == 1
+
+    def question_for_thread(self, guild_id: int, thread_id: int) -> tuple[int, int] | None:
+        """(chat_id, question number) of the question whose thread this is, if any."""
+        row = self.db.execute(
+            "SELECT chat_id, question FROM steps WHERE guild_id = ? AND thread_id = ? LIMIT 1",
+            [guild_id, thread_id],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def chats_in_channel(self, guild_id: int, channel_id: int,
+                         states: Iterable[ChatState]) -> list[ChatRecord]:
+        """A server's chats in one channel that are in one of `states`, soonest first."""
+        states = [ChatState(s).value for s in states]
+        return [
+            _chat(r)
+            for r in self.db.query(
+                f"SELECT * FROM chats WHERE guild_id = ? AND channel_id = ? AND state IN "
+                f"({', '.join('?' * len(states))}) ORDER BY start_at",
+                [guild_id, channel_id, *states],
+            )
+        ]
+
+    def answer(self, guild_id: int, message_id: int) -> dict | None:
+        """One stored answer (withdrawn or not), or None."""
+        rows = list(self.db.query(
+            "SELECT * FROM answers WHERE guild_id = ? AND message_id = ?", [guild_id, message_id]))
+        if not rows:
+            return None
+        rows[0]["attachments"] = json.loads(rows[0]["attachments"])
+        return rows[0]
 
     def answers(self, guild_id: int, chat_id: int, *, include_withdrawn: bool = False) -> list[dict]:
         """A chat's answers as plain rows, by question then time."""

@@ -1,0 +1,230 @@
+"""Answer collection: which member messages are answers, and writing them in batches.
+
+The Discord layer turns gateway events (and history fetched after downtime) into plain
+:class:`MessageSeen`, :class:`MessageEdited` and :class:`MessageDeleted` records and hands
+them to an :class:`AnswerWriter`. The writer decides what each message is an answer to
+and writes many of them per SQLite transaction from one task, so a burst of answers never
+blocks the event loop on disk writes.
+
+What counts as an answer (see also the README):
+
+* any member message in a question's thread is an answer to that question, at any time
+  until the thread is archived (so late thoughts after the wrap-up are kept; they are
+  recognisable by their time);
+* a message in a thread a member opened from an answer counts as a reply to that answer,
+  for the same question;
+* a message in the chat's channel starting "A1", "A1:", "A1." (any number of a question
+  of the chat) while the chat is running or paused is an answer to that question; after
+  the wrap-up the channel is back to ordinary conversation;
+* messages from bots (including this one) are never answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Union
+
+from bot.store import ChatState, Store
+
+log = logging.getLogger(__name__)
+
+# "A1 …", "a1: …", "A1. …", "A1- …", "A 1 …": the answer's number, then a break.
+ANSWER_PREFIX = re.compile(r"^\s*[Aa]\s?(\d{1,2})(?=$|[\s:.,;)\-–—])")
+
+
+def channel_answer_number(content: str) -> int | None:
+    """The question number an "A1 …" message answers, or None."""
+    match = ANSWER_PREFIX.match(content)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class MessageSeen:
+    """A message as Discord delivered it (live or from history)."""
+
+    guild_id: int
+    channel_id: int  # the thread's id for messages in threads
+    message_id: int
+    author_id: int
+    author_name: str
+    author_is_bot: bool
+    content: str
+    created_at: datetime
+    edited_at: datetime | None = None
+    reply_to: int | None = None
+    attachments: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    guild_id: int
+    message_id: int
+    content: str
+    edited_at: datetime
+    attachments: list[dict] | None = None
+
+
+@dataclass(frozen=True)
+class MessageDeleted:
+    guild_id: int
+    message_id: int
+    deleted_at: datetime
+
+
+AnswerEvent = Union[MessageSeen, MessageEdited, MessageDeleted]
+
+
+@dataclass(frozen=True)
+class Target:
+    chat_id: int
+    question: int
+    via: str  # "thread" or "channel"
+    reply_to: int | None = None
+
+
+def route(store: Store, msg: MessageSeen) -> Target | None:
+    """What a message answers, or None if it is not an answer."""
+    if msg.author_is_bot:
+        return None
+    found = store.question_for_thread(msg.guild_id, msg.channel_id)
+    if found is not None:
+        chat_id, question = found
+        return Target(chat_id, question, "thread", msg.reply_to)
+    # A thread a member opened from an answer has the answer's message id as its id.
+    parent = store.answer(msg.guild_id, msg.channel_id)
+    if parent is not None:
+        return Target(parent["chat_id"], parent["question"], "thread",
+                      msg.reply_to or parent["message_id"])
+    number = channel_answer_number(msg.content)
+    if number is None:
+        return None
+    for chat in store.chats_in_channel(msg.guild_id, msg.channel_id,
+                                       (ChatState.RUNNING, ChatState.PAUSED)):
+        if any(q.number == number for q in chat.definition.questions):
+            return Target(chat.id, number, "channel", msg.reply_to)
+    return None
+
+
+@dataclass
+class WriteStats:
+    answers: int = 0
+    edits: int = 0
+    withdrawals: int = 0
+    ignored: int = 0
+    batches: int = 0
+
+
+class AnswerWriter:
+    """One task that writes answer events in batches (one transaction per batch)."""
+
+    def __init__(self, store: Store, now: Callable[[], datetime], *, max_batch: int = 500,
+                 opted_out: Callable[[int, int], bool] | None = None) -> None:
+        """
+        :param store: the database.
+        :param now: the clock, for the time each row was recorded.
+        :param max_batch: most events written in one transaction.
+        :param opted_out: (guild_id, user_id) -> True to store nothing of that member.
+        """
+        self.store = store
+        self.now = now
+        self.max_batch = max_batch
+        self.opted_out = opted_out or (lambda guild_id, user_id: False)
+        self.stats = WriteStats()
+        self._queue: asyncio.Queue[AnswerEvent] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    def submit(self, event: AnswerEvent) -> None:
+        """Queue an event; returns at once."""
+        self._queue.put_nowait(event)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="answer-writer")
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is committed."""
+        if self._task is None:
+            batch = self._drain()
+            self.write(batch)
+            for _ in batch:
+                self._queue.task_done()
+        else:
+            await self._queue.join()
+
+    async def close(self) -> None:
+        """Write what is queued, then stop the task."""
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def _drain(self) -> list[AnswerEvent]:
+        batch = []
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first, *self._drain()]
+            try:
+                self.write(batch)
+            except Exception:
+                log.exception("could not write %d answer events", len(batch))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            # Let the gateway handlers run between batches.
+            await asyncio.sleep(0)
+
+    def write(self, batch: list[AnswerEvent]) -> None:
+        """Write a batch of events in one transaction (also usable without the task)."""
+        if not batch:
+            return
+        recorded = self.now()
+        with self.store.transaction():
+            for event in batch:
+                self._apply(event, recorded)
+        self.stats.batches += 1
+
+    def _apply(self, event: AnswerEvent, recorded: datetime) -> None:
+        if isinstance(event, MessageSeen):
+            target = route(self.store, event)
+            if target is None or self.opted_out(event.guild_id, event.author_id):
+                self.stats.ignored += 1
+                return
+            new = self.store.add_answer(
+                guild_id=event.guild_id, chat_id=target.chat_id, question=target.question,
+                message_id=event.message_id, channel_id=event.channel_id, via=target.via,
+                author_id=event.author_id, author_name=event.author_name,
+                content=event.content, created_at=event.created_at,
+                reply_to=target.reply_to, attachments=event.attachments, recorded_at=recorded,
+            )
+            if new:
+                self.stats.answers += 1
+            if event.edited_at is not None:
+                # Seen in history after an edit made while we were away.
+                if self.store.edit_answer(event.guild_id, event.message_id,
+                                          content=event.content, edited_at=event.edited_at,
+                                          recorded_at=recorded, attachments=event.attachments):
+                    self.stats.edits += 1
+        elif isinstance(event, MessageEdited):
+            if self.store.edit_answer(event.guild_id, event.message_id, content=event.content,
+                                      edited_at=event.edited_at, recorded_at=recorded,
+                                      attachments=event.attachments):
+                self.stats.edits += 1
+        else:
+            if self.store.withdraw_answer(event.guild_id, event.message_id, event.deleted_at):
+                self.stats.withdrawals += 1

@@ -1,0 +1,143 @@
+"""Answer routing and the batching writer, over a real store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.answers import (
+    AnswerWriter, MessageDeleted, MessageEdited, MessageSeen, channel_answer_number,
+)
+from bot.store import ChatState
+from bot.timeline import build_timeline
+from conftest import EVENING
+
+GUILD, CHANNEL = 111, 222
+THREADS = {1: 9001, 2: 9002}
+
+
+@pytest.fixture
+def chat(store, seed):
+    chat = store.create_chat(guild_id=GUILD, channel_id=CHANNEL, definition=seed, start_at=EVENING,
+                             timezone_name="Europe/London", steps=build_timeline(seed, EVENING),
+                             created_by=1, now=EVENING)
+    for step in store.steps(GUILD, chat.id):
+        if step.question in THREADS:
+            store.record_thread(GUILD, step.id, THREADS[step.question])
+    store.set_chat_state(GUILD, chat.id, ChatState.RUNNING)
+    return chat
+
+
+def seen(message_id, channel_id, content="my answer", *, author=7, bot=False, reply_to=None,
+         guild=GUILD, edited_at=None):
+    return MessageSeen(guild, channel_id, message_id, author, f"member{author}", bot, content,
+                       EVENING + timedelta(minutes=message_id % 60), edited_at, reply_to,
+                       [{"id": 1, "filename": "a.png", "size": 10, "content_type": "image/png"}])
+
+
+@pytest.mark.parametrize("content, number", [
+    ("A1 I think", 1), ("a1: yes", 1), ("A1. agreed", 1), ("A2- no", 2), ("A 3 maybe", 3),
+    ("A12 late", 12), ("A1", 1), ("Anyone here?", None), ("A1b is my ward", None),
+    ("Q1 what?", None), ("answer: A1", None),
+])
+def test_channel_answer_prefix(content, number):
+    assert channel_answer_number(content) == number
+
+
+async def test_thread_messages_and_channel_a_answers_are_stored(store, chat):
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.start()
+    writer.submit(seen(1, THREADS[1]))
+    writer.submit(seen(2, THREADS[2], "reply", reply_to=1, author=8))
+    writer.submit(seen(3, CHANNEL, "A2: from the channel"))
+    writer.submit(seen(4, CHANNEL, "just chatting"))
+    writer.submit(seen(5, THREADS[1], "bot message", bot=True))
+    writer.submit(seen(6, CHANNEL, "A9 no such question"))
+    writer.submit(seen(7, 5555, "A1 in another channel"))
+    await writer.flush()
+    rows = {r["message_id"]: r for r in store.answers(GUILD, chat.id)}
+    assert set(rows) == {1, 2, 3}
+    assert (rows[1]["question"], rows[1]["via"]) == (1, "thread")
+    assert (rows[2]["question"], rows[2]["reply_to"]) == (2, 1)
+    assert (rows[3]["question"], rows[3]["via"]) == (2, "channel")
+    assert rows[1]["attachments"][0]["filename"] == "a.png"
+    assert writer.stats.answers == 3 and writer.stats.ignored == 4
+    await writer.close()
+
+
+async def test_thread_opened_from_an_answer_counts_as_replies_to_it(store, chat):
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.submit(seen(30, CHANNEL, "A1 my take"))
+    await writer.flush()
+    writer.submit(seen(31, 30, "replying in the thread made from that answer", author=9))
+    await writer.flush()
+    reply = store.answer(GUILD, 31)
+    assert (reply["question"], reply["reply_to"]) == (1, 30)
+
+
+async def test_channel_answers_only_while_the_chat_runs(store, chat):
+    store.set_chat_state(GUILD, chat.id, ChatState.FINISHED)
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.submit(seen(40, CHANNEL, "A1 after the wrap-up"))
+    writer.submit(seen(41, THREADS[1], "late thought in the thread"))
+    await writer.flush()
+    assert [r["message_id"] for r in store.answers(GUILD, chat.id)] == [41]
+
+
+async def test_edits_deletions_and_repeats(store, chat):
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.start()
+    writer.submit(seen(1, THREADS[1], "first"))
+    writer.submit(seen(1, THREADS[1], "first"))  # seen again (backfill): no duplicate
+    t = EVENING + timedelta(minutes=30)
+    writer.submit(MessageEdited(GUILD, 1, "second", t))
+    writer.submit(MessageEdited(GUILD, 1, "second", t))  # replayed event: no second revision
+    writer.submit(MessageEdited(GUILD, 404, "unknown", t))
+    writer.submit(seen(2, THREADS[1], "to withdraw"))
+    writer.submit(MessageDeleted(GUILD, 2, t))
+    await writer.flush()
+    assert [r["content"] for r in store.revisions(GUILD, 1)] == ["first", "second"]
+    assert [r["message_id"] for r in store.answers(GUILD, chat.id)] == [1]
+    assert store.answer(GUILD, 2)["deleted_at"] is not None
+    assert (writer.stats.edits, writer.stats.withdrawals) == (1, 1)
+    await writer.close()
+
+
+async def test_an_edit_made_while_offline_is_recorded_from_history(store, chat):
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.submit(seen(1, THREADS[1], "original"))
+    await writer.flush()
+    writer.submit(seen(1, THREADS[1], "changed while the bot was down",
+                       edited_at=EVENING + timedelta(hours=1)))
+    await writer.flush()
+    assert store.answer(GUILD, 1)["content"] == "changed while the bot was down"
+    assert len(store.revisions(GUILD, 1)) == 2
+
+
+async def test_other_servers_messages_never_land_in_this_chat(store, chat):
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.submit(seen(50, THREADS[1], guild=999))
+    writer.submit(seen(51, CHANNEL, "A1 hi", guild=999))
+    await writer.flush()
+    assert store.answers(GUILD, chat.id) == []
+    assert store.db["answers"].count == 0
+
+
+async def test_opted_out_members_are_not_stored(store, chat):
+    writer = AnswerWriter(store, lambda: EVENING, opted_out=lambda g, u: u == 7)
+    writer.submit(seen(60, THREADS[1], author=7))
+    writer.submit(seen(61, THREADS[1], author=8))
+    await writer.flush()
+    assert [r["author_id"] for r in store.answers(GUILD, chat.id)] == [8]
+
+
+async def test_a_burst_is_written_in_few_transactions(store, chat):
+    writer = AnswerWriter(store, lambda: EVENING, max_batch=500)
+    writer.start()
+    for i in range(2000):
+        writer.submit(seen(10_000 + i, THREADS[1 + i % 2], author=i % 40))
+    await writer.flush()
+    assert store.db["answers"].count == 2000
+    assert writer.stats.batches <= 8
+    await writer.close()
