@@ -14,8 +14,9 @@ What counts as an answer (see also the README):
 * a message in a thread a member opened from an answer counts as a reply to that answer,
   for the same question;
 * a message in the chat's channel starting "A1", "A1:", "A1." (any number of a question
-  of the chat) while the chat is running or paused is an answer to that question; after
-  the wrap-up the channel is back to ordinary conversation;
+  of the chat) sent between the intro and the wrap-up is an answer to that question
+  (judged by the message's time, so history fetched after downtime routes the same way);
+  after the wrap-up the channel is back to ordinary conversation;
 * messages from bots (including this one) are never answers.
 """
 
@@ -33,6 +34,7 @@ from bot.store import ChatState, Store
 log = logging.getLogger(__name__)
 
 # "A1 …", "a1: …", "A1. …", "A1- …", "A 1 …": the answer's number, then a break.
+ANSWERING_STATES = (ChatState.RUNNING, ChatState.PAUSED, ChatState.FINISHED)
 ANSWER_PREFIX = re.compile(r"^\s*[Aa]\s?(\d{1,2})(?=$|[\s:.,;)\-–—])")
 
 
@@ -102,10 +104,16 @@ def route(store: Store, msg: MessageSeen) -> Target | None:
     number = channel_answer_number(msg.content)
     if number is None:
         return None
-    for chat in store.chats_in_channel(msg.guild_id, msg.channel_id,
-                                       (ChatState.RUNNING, ChatState.PAUSED)):
-        if any(q.number == number for q in chat.definition.questions):
-            return Target(chat.id, number, "channel", msg.reply_to)
+    for chat in store.chats_in_channel(msg.guild_id, msg.channel_id, ANSWERING_STATES):
+        if not any(q.number == number for q in chat.definition.questions):
+            continue
+        # Judged by the message's own time, so history fetched later routes the same way.
+        opened = store.steps(msg.guild_id, chat.id)[0].posted_at
+        if opened is None or msg.created_at < opened:
+            continue
+        if chat.ended_at is not None and msg.created_at > chat.ended_at:
+            continue
+        return Target(chat.id, number, "channel", msg.reply_to)
     return None
 
 

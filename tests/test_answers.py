@@ -25,8 +25,12 @@ def chat(store, seed):
     for step in store.steps(GUILD, chat.id):
         if step.question in THREADS:
             store.record_thread(GUILD, step.id, THREADS[step.question])
+    intro = store.steps(GUILD, chat.id)[0]
+    store.claim_step(GUILD, intro.id, EVENING)
+    store.record_posted(GUILD, intro.id, message_id=1, posted_at=EVENING, late_seconds=None,
+                        needs_thread=False)
     store.set_chat_state(GUILD, chat.id, ChatState.RUNNING)
-    return chat
+    return store.chat(GUILD, chat.id)
 
 
 def seen(message_id, channel_id, content="my answer", *, author=7, bot=False, reply_to=None,
@@ -76,13 +80,15 @@ async def test_thread_opened_from_an_answer_counts_as_replies_to_it(store, chat)
     assert (reply["question"], reply["reply_to"]) == (1, 30)
 
 
-async def test_channel_answers_only_while_the_chat_runs(store, chat):
-    store.set_chat_state(GUILD, chat.id, ChatState.FINISHED)
+async def test_channel_answers_only_between_intro_and_wrap_up(store, chat):
+    store.set_chat_state(GUILD, chat.id, ChatState.FINISHED,
+                         ended_at=EVENING + timedelta(minutes=40, seconds=30))
     writer = AnswerWriter(store, lambda: EVENING)
-    writer.submit(seen(40, CHANNEL, "A1 after the wrap-up"))
-    writer.submit(seen(41, THREADS[1], "late thought in the thread"))
+    writer.submit(seen(40, CHANNEL, "A1 during the chat, fetched after it ended"))
+    writer.submit(seen(41, CHANNEL, "A1 after the wrap-up"))
+    writer.submit(seen(42, THREADS[1], "late thought in the thread"))
     await writer.flush()
-    assert [r["message_id"] for r in store.answers(GUILD, chat.id)] == [41]
+    assert [r["message_id"] for r in store.answers(GUILD, chat.id)] == [40, 42]
 
 
 async def test_edits_deletions_and_repeats(store, chat):
