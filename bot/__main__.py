@@ -163,6 +163,55 @@ def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     return EXIT_OK
 
 
+# -- run and demo ------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, now: Now) -> int:
+    """Run the bot on Discord with the token from the environment or .env."""
+    import logging
+    import signal
+
+    from bot.app import TweetchatBot, point_at
+    from bot.config import configure_logging
+
+    try:
+        settings = load_settings()
+        token = settings.require_token()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    configure_logging(settings)
+    point_at(settings)
+
+    async def run() -> None:
+        bot = TweetchatBot(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        async with bot:
+            await bot.start(token)
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:  # login refused, network down...: say so without a trace
+        logging.getLogger("bot").error("the bot stopped: %s", exc)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, now: Now) -> int:
+    """Run the seed chat on the local sandbox with the real bot and scripted members."""
+    import logging
+
+    from bot.demo import run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print("Starting the local Discord sandbox, the bot and 24 scripted members "
+          "(no token needed)...")
+    total = asyncio.run(run_demo(speed=args.speed, db_path=Path(args.db) if args.db else None))
+    return EXIT_OK if total else EXIT_ERROR
+
+
 # -- config ------------------------------------------------------------------------------
 
 
@@ -181,6 +230,8 @@ def cmd_settings(args: argparse.Namespace, now: Now) -> int:
 # -- parser ------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Now], int]]] = {
+    "run": ("run the bot on Discord (needs DISCORD_TOKEN)", cmd_run),
+    "demo": ("run the seed chat on the local sandbox with scripted members, no token", cmd_demo),
     "check": ("validate chat files (exit 2 if invalid)", cmd_check),
     "plan": ("print a chat's steps for a start time, local and UTC", cmd_plan),
     "rehearse": ("run a chat's run of show in the terminal, timings compressed", cmd_rehearse),
@@ -194,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run structured tweetchats on Discord.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("run", help=COMMANDS["run"][0], description=cmd_run.__doc__)
+    demo = sub.add_parser("demo", help=COMMANDS["demo"][0], description=cmd_demo.__doc__)
+    demo.add_argument("--speed", type=float, default=65.0,
+                      help="how many times faster than real time (default 65: about a minute)")
+    demo.add_argument("--db", help="SQLite file (default: a new temporary one)")
 
     check = sub.add_parser("check", help=COMMANDS["check"][0],
                            description=cmd_check.__doc__)

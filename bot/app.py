@@ -1,0 +1,132 @@
+"""The bot process: the discord.py Bot subclass that wires the core to Discord.
+
+`setup_hook` opens the store, starts the answer writer and the step dispatcher, loads the
+extensions in `bot/exts/` and syncs the slash commands. `close` stops the dispatcher after
+the step in flight, writes the queued answers and closes the database.
+
+We use discord.py's AutoShardedBot: with one process it connects as many shards as
+Discord recommends (one below 2,500 servers). Past one process, run one bot process per
+shard range (`shard_ids=`) against the same database file on a shared volume; SQLite in WAL
+mode takes one writer at a time, so beyond a few processes the store should move to a
+server database (the store module is the only place that would change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import discord
+from discord.ext import commands
+
+from bot.answers import AnswerWriter
+from bot.config import Settings
+from bot.control import ChatControl
+from bot.runner import Dispatcher, SystemClock
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat")
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def intents() -> discord.Intents:
+    """Guilds, guild messages and the privileged Message Content intent; nothing else."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+def point_at(settings: Settings) -> None:
+    """Use the configured REST and gateway URLs (the sandbox in tests and the demo)."""
+    import yarl
+
+    discord.http.Route.BASE = settings.api_base_url
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+class TweetchatBot(commands.AutoShardedBot):
+    """The tweetchat bot."""
+
+    def __init__(self, settings: Settings, *, clock: SystemClock | None = None,
+                 data_dir: Path = DATA_DIR) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            # Nothing the bot posts may ping anyone: member text ends up in our posts.
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.data_dir = data_dir
+        self.store: Store | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.writer: AnswerWriter | None = None
+        self.control: ChatControl | None = None
+        self._dispatch_task: asyncio.Task | None = None
+        self.ready_once = asyncio.Event()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def setup_hook(self) -> None:
+        from bot.exts.poster import DiscordPoster
+
+        self.store = Store(self.settings.database)
+        self.writer = AnswerWriter(self.store, self.now)
+        self.writer.start()
+        self.dispatcher = Dispatcher(self.store, DiscordPoster(self), self.clock)
+        self.control = ChatControl(self.store, self.now, self.dispatcher.wake)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+        self._dispatch_task = asyncio.create_task(self._run_dispatcher(), name="dispatcher")
+
+    async def _run_dispatcher(self) -> None:
+        await self.wait_until_ready()
+        try:
+            await self.dispatcher.run()
+        except Exception:
+            log.exception("the step dispatcher stopped")
+
+    async def sync_commands(self) -> None:
+        """Sync slash commands: to the development server if one is set, else globally."""
+        if self.settings.dev_guild_id:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to server %s", len(synced), self.settings.dev_guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"),
+                 len(self.guilds))
+        self.ready_once.set()
+
+    async def close(self) -> None:
+        """Finish the step in flight, write queued answers, close the database."""
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self._dispatch_task is not None:
+            try:
+                await asyncio.wait_for(self._dispatch_task, 10)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+        if self.writer is not None:
+            await self.writer.close()
+        await super().close()
+        if self.store is not None:
+            self.store.close()
+        log.info("closed cleanly")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

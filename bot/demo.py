@@ -1,0 +1,203 @@
+"""`tweetchat demo`: the whole bot on the local sandbox, with a crowd of scripted members.
+
+It starts the sandbox, the real bot (discord.py's HTTP and gateway code against the
+sandbox), and 24 scripted members; runs the seed chat with its timings compressed to
+about a minute; prints progress as the bot posts; and ends with the per-question answer
+counts read back from SQLite and where the database is. No token or set-up needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.app import DATA_DIR, TweetchatBot, point_at
+from bot.chats import ChatDefinition, load_chat_file
+from bot.config import Secret, Settings
+from bot.control import Preview
+from bot.runner import SystemClock
+from bot.timeline import ResolvedStart, build_timeline
+
+SEED = DATA_DIR / "chats" / "physiotalk-2016-10-17-professionalism.toml"
+CROWD = ("naomi", "janet", "emma", "aisha", "ben", "chloe", "dev", "ella", "finn", "grace",
+         "harry", "isla", "jack", "kiran", "leah", "mo", "nina", "oli", "priya", "quinn",
+         "rosa", "sam", "tariq", "uma")
+OPENERS = ("For me", "Honestly", "I think", "In my experience", "Agree with others:",
+           "Slightly different view:", "As a student,", "From a private practice angle,")
+THOUGHTS = {
+    1: ("it's the same values online, just more permanent", "respect and honesty don't change "
+        "with the medium", "online I pause longer before I post", "my values decide what I share"),
+    2: ("patients do look us up before appointments", "a calm, kind tone builds trust",
+        "public arguments put people off the profession", "sharing evidence well helps perception"),
+    3: ("constant infighting makes it easy for others to dismiss us", "debate is healthy if it "
+        "stays respectful", "we should celebrate what physios do well", "critique ideas, not people"),
+    4: ("anything identifying a patient is a clear line", "abusive or discriminatory posts",
+        "when it would breach the standards face to face", "misleading health claims"),
+    5: ("model disagreement that stays kind", "invite quieter voices in", "ask questions before "
+        "assuming bad intent", "call out mudslinging privately first"),
+    6: ("mentor students on how to post well", "share good practice openly",
+        "each of us sets the tone in our own replies", "leaders should show what good looks like"),
+}
+
+
+def compress(definition: ChatDefinition, speed: float) -> ChatDefinition:
+    """The same chat with every timing divided by `speed` (built in code, so the file
+    limits on intervals do not apply; a demo is not a real chat)."""
+    s = definition.schedule
+    return dataclasses.replace(definition, schedule=dataclasses.replace(
+        s,
+        first_question_after_minutes=s.first_question_after_minutes / speed,
+        interval_minutes=s.interval_minutes / speed,
+        wrap_up_after_minutes=(s.wrap_up_after_minutes or s.interval_minutes) / speed,
+        late_grace_seconds=5,
+    ))
+
+
+class Crowd:
+    """Scripted members who answer each question as its thread opens."""
+
+    def __init__(self, sandbox, channel_id: int, rng: random.Random, pace: float) -> None:
+        self.sb = sandbox
+        self.channel_id = channel_id
+        self.rng = rng
+        self.pace = pace  # seconds over which a question's answers arrive
+        self.answered: set[int] = set()
+        self.tasks: list[asyncio.Task] = []
+        self.sent = 0
+
+    def members(self):
+        return [self.sb.member(name) for name in CROWD]
+
+    async def watch(self) -> None:
+        while True:
+            for thread in self.sb.threads(self.channel_id):
+                number = int(thread.name.split(" ")[0][1:]) if thread.name.startswith("Q") else None
+                if number and number not in self.answered:
+                    self.answered.add(number)
+                    self.tasks.append(asyncio.create_task(self.answer(number, thread.id)))
+            await asyncio.sleep(0.05)
+
+    async def answer(self, number: int, thread_id: int) -> None:
+        people = self.members()
+        self.rng.shuffle(people)
+        talkers = people[: self.rng.randint(16, len(people))]
+        posted = []
+        for i, member in enumerate(talkers):
+            await asyncio.sleep(self.rng.uniform(0, self.pace / len(talkers)))
+            text = f"A{number} {self.rng.choice(OPENERS)} {self.rng.choice(THOUGHTS[number])}."
+            if posted and self.rng.random() < 0.25:
+                message = await member.reply(self.rng.choice(posted), "Yes! " + text[len(f'A{number} '):])
+            else:
+                message = await member.send(text, channel_id=thread_id)
+            posted.append(message)
+            self.sent += 1
+        # Some second thoughts: edits, and one member withdraws an answer.
+        for message in self.rng.sample(posted, k=2):
+            await member_of(self.sb, message).edit(message, message.content + " (edited: on reflection, "
+                                                   "context matters too)")
+        if number == 2:
+            await member_of(self.sb, posted[0]).delete(posted[0])
+        if number == 3:
+            # An answer in the channel instead of the thread.
+            await people[0].send("A3 in the channel: debate yes, diminishing each other no.",
+                                 channel_id=self.channel_id)
+            self.sent += 1
+        if number == 4:
+            # A late answer to Q1, after Q4 is out.
+            thread = next(t for t in self.sb.threads(self.channel_id) if t.name.startswith("Q1 "))
+            await people[1].send("A1 late to the party, but: values first, platform second.",
+                                 channel_id=thread.id)
+            self.sent += 1
+
+
+def member_of(sandbox, message):
+    return next(m for m in sandbox.members.values() if m.id == message.author.id)
+
+
+async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Path | None = None,
+                   seed: int = 17) -> int:
+    """Run the demo; returns the number of answers stored."""
+    from bot.sandbox import Sandbox, SandboxConfig
+    from bot.store import Store
+
+    started = time.monotonic()
+    db_path = db_path or Path(tempfile.mkdtemp(prefix="tweetchat-demo-")) / "tweetchat.db"
+
+    def say(text: str) -> None:
+        out.write(f"[{time.monotonic() - started:5.1f}s] {text}\n")
+        out.flush()
+
+    definition = compress(load_chat_file(SEED), speed)
+    config = SandboxConfig(moderators=("maya",), members=CROWD, heartbeat_interval_ms=10_000)
+    async with Sandbox(config) as sb:
+        say(f"sandbox up at {sb.api_base} with #tweetchat and {len(CROWD)} members")
+        settings = Settings(token=Secret(sb.bot_token), database=db_path,
+                            api_base_url=sb.api_base, gateway_url=sb.gateway_url,
+                            dev_guild_id=sb.guild_id)
+        point_at(settings)
+        bot = TweetchatBot(settings)
+        runner = asyncio.create_task(bot.start(sb.bot_token))
+        ready = asyncio.create_task(bot.ready_once.wait())
+        await asyncio.wait({runner, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            await bot.close()
+            runner.result() if runner.done() else None
+            raise RuntimeError("the bot did not log in to the sandbox within 15 s")
+        say(f"bot logged in as {bot.user} and synced its slash commands")
+
+        clock = SystemClock()
+        start = clock.now() + timedelta(seconds=3)
+        zone = ZoneInfo("Europe/London")
+        preview = Preview(definition, ResolvedStart(start, zone), build_timeline(definition, start))
+        chat = bot.control.schedule(sb.guild_id, sb.channel_id, preview, actor_id=sb.moderator.id).chat
+        status = await sb.moderator.invoke("tweetchat status")
+        shown = await status.message()
+        say(f"maya ran /tweetchat status: {shown.embeds[0]['fields'][0]['name']} "
+            f"({'only she sees it' if shown.ephemeral else 'public'})")
+        say(f"chat #{chat.id} scheduled: {len(preview.steps)} steps over "
+            f"{preview.steps[-1].offset.total_seconds():.0f} s (an hour at x{speed:g})")
+
+        crowd = Crowd(sb, sb.channel_id, random.Random(seed),
+                      pace=definition.schedule.interval_minutes * 60 * 0.6)
+        watcher = asyncio.create_task(crowd.watch())
+        seen: set[int] = set()
+        try:
+            while True:
+                for message in sb.history(sb.channel_id):
+                    if message.author.id == sb.bot_user_id and message.id not in seen and message.embeds:
+                        seen.add(message.id)
+                        say(f"bot posted: {message.embeds[0].get('title', '')}"
+                            f"   (answers sent so far: {crowd.sent})")
+                if bot.store.chat(sb.guild_id, chat.id).state.value == "finished":
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.gather(*crowd.tasks)
+            await asyncio.sleep(0.5)
+            await bot.writer.flush()
+        finally:
+            watcher.cancel()
+            await bot.close()
+            await asyncio.gather(runner, return_exceptions=True)
+
+    store = Store(db_path)
+    counts = store.answer_counts(sb.guild_id, chat.id)
+    withdrawn = len(store.answers(sb.guild_id, chat.id, include_withdrawn=True)) - sum(a for _, a, _ in counts)
+    edited = store.db.execute("SELECT COUNT(DISTINCT message_id) FROM answer_revisions WHERE version > 0").fetchone()[0]
+    out.write("\nAnswers stored in SQLite, per question:\n")
+    for question, answers, people in counts:
+        out.write(f"  Q{question}: {answers:3d} answers from {people} members\n")
+    total = sum(a for _, a, _ in counts)
+    out.write(f"  in all: {total} answers ({edited} edited, {withdrawn} withdrawn) from "
+              f"{store.participant_count(sb.guild_id, chat.id)} members\n")
+    out.write(f"\nDatabase: {db_path}\n  try: sqlite-utils tables {db_path} --counts\n")
+    store.close()
+    return total

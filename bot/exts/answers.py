@@ -1,0 +1,140 @@
+"""Collecting answers: gateway events into the answer writer, and history fetched after
+downtime so that nothing posted while the bot was away is lost."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.answers import MessageDeleted, MessageEdited, MessageSeen
+from bot.store import ChatRecord, ChatState
+
+if TYPE_CHECKING:
+    from bot.app import TweetchatBot
+
+log = logging.getLogger(__name__)
+
+# Chats that ended longer ago than this are not re-read after a restart.
+BACKFILL_WINDOW = timedelta(hours=24)
+
+
+def attachments_of(message: discord.Message) -> list[dict]:
+    """Attachment metadata we keep (never the file itself)."""
+    return [
+        {"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
+         "url": a.url}
+        for a in message.attachments
+    ]
+
+
+def seen(message: discord.Message) -> MessageSeen | None:
+    if message.guild is None:
+        return None
+    reply_to = message.reference.message_id if message.reference else None
+    return MessageSeen(
+        guild_id=message.guild.id, channel_id=message.channel.id, message_id=message.id,
+        author_id=message.author.id, author_name=message.author.display_name,
+        author_is_bot=message.author.bot or message.webhook_id is not None,
+        content=message.content, created_at=message.created_at, edited_at=message.edited_at,
+        reply_to=reply_to, attachments=attachments_of(message),
+    )
+
+
+class Answers(commands.Cog):
+    """Listens for messages, edits and deletions; backfills after downtime."""
+
+    def __init__(self, bot: "TweetchatBot") -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        event = seen(message)
+        if event is not None and not event.author_is_bot:
+            self.bot.writer.submit(event)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        data = payload.data
+        if payload.guild_id is None or "content" not in data or not data.get("edited_timestamp"):
+            return  # embeds resolving, pins...: not an edit by the member
+        self.bot.writer.submit(MessageEdited(
+            payload.guild_id, payload.message_id, data["content"],
+            datetime.fromisoformat(data["edited_timestamp"]),
+            [{"id": int(a["id"]), "filename": a["filename"], "size": a["size"],
+              "content_type": a.get("content_type"), "url": a["url"]}
+             for a in data.get("attachments", [])],
+        ))
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if payload.guild_id is not None:
+            self.bot.writer.submit(MessageDeleted(payload.guild_id, payload.message_id,
+                                                  self.bot.now()))
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        if payload.guild_id is not None:
+            for message_id in payload.message_ids:
+                self.bot.writer.submit(MessageDeleted(payload.guild_id, message_id, self.bot.now()))
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # After start, and after a reconnect that could not resume: read what we missed.
+        await self.backfill()
+
+    async def backfill(self) -> int:
+        """Fetch the history of every running or recently ended chat's threads and channel
+        and hand every message to the writer (it ignores what it already has); mark
+        answers that are gone from Discord as withdrawn. Returns messages read."""
+        read = 0
+        since = self.bot.now() - BACKFILL_WINDOW
+        for guild in self.bot.guilds:
+            for chat in self.bot.store.chats(guild.id, (ChatState.RUNNING, ChatState.PAUSED,
+                                                        ChatState.FINISHED)):
+                if chat.state is ChatState.FINISHED and (chat.ended_at or since) < since:
+                    continue
+                try:
+                    read += await self._backfill_chat(chat)
+                except discord.HTTPException as exc:
+                    log.warning("chat %s: could not read history: %s", chat.id, exc)
+        await self.bot.writer.flush()
+        if read:
+            log.info("backfill: read %d messages", read)
+        return read
+
+    async def _backfill_chat(self, chat: ChatRecord) -> int:
+        read = 0
+        steps = self.bot.store.steps(chat.guild_id, chat.id)
+        opened = steps[0].posted_at
+        if opened is None:
+            return 0
+        places = [s.thread_id for s in steps if s.thread_id] + [chat.channel_id]
+        for channel_id in places:
+            channel = self.bot.get_channel(channel_id)
+            if channel is None:
+                try:
+                    channel = await self.bot.fetch_channel(channel_id)
+                except discord.NotFound:
+                    continue
+            after = opened - timedelta(seconds=1) if channel_id == chat.channel_id else None
+            present: set[int] = set()
+            async for message in channel.history(limit=None, after=after, oldest_first=True):
+                event = seen(message)
+                if event is not None and not event.author_is_bot:
+                    present.add(message.id)
+                    self.bot.writer.submit(event)
+                    read += 1
+            await self.bot.writer.flush()
+            for answer in self.bot.store.answers(chat.guild_id, chat.id):
+                if answer["channel_id"] == channel_id and answer["message_id"] not in present:
+                    self.bot.writer.submit(MessageDeleted(chat.guild_id, answer["message_id"],
+                                                          self.bot.now()))
+        return read
+
+
+async def setup(bot: "TweetchatBot") -> None:
+    await bot.add_cog(Answers(bot))

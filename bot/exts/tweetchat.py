@@ -1,0 +1,380 @@
+"""The `/tweetchat` moderator commands: schedule, start, pause, resume, skip, extend, stop,
+cancel, status, config.
+
+The group is limited to members with Manage Events (Discord enforces
+`default_member_permissions`); a server may also name a host role whose members can use
+it. Every reply is ephemeral; every change is made by `bot.control` (the core) and audited
+there with who did it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.chats import ChatDefinition, ChatFileError, chat_files, load_chat_file, parse_chat
+from bot.control import ChatStateError, Preview
+from bot.posts import COLOUR, timestamp
+from bot.store import ACTIVE_CHAT_STATES, ChatRecord, StepState, StoreError
+from bot.timeline import StartTimeError
+from bot.zones import UnknownTimeZone, resolve_zone, suggest_zones
+
+if TYPE_CHECKING:
+    from bot.app import TweetchatBot
+
+log = logging.getLogger(__name__)
+
+# What the bot needs in a chat channel, with the names moderators see in Discord.
+NEEDED_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "create_public_threads": "Create Public Threads",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "read_message_history": "Read Message History",
+}
+PEOPLE_ERRORS = (ChatStateError, StartTimeError, UnknownTimeZone, StoreError, ChatFileError)
+CONFIRM_SECONDS = 300
+
+
+def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
+    """The permissions the bot lacks in a channel, by their Discord names."""
+    granted = channel.permissions_for(me)
+    return [label for attr, label in NEEDED_PERMISSIONS.items() if not getattr(granted, attr)]
+
+
+def preview_embed(preview: Preview, channel: discord.abc.GuildChannel) -> discord.Embed:
+    """Every step of a chat as Discord timestamps (each reader sees their own time)."""
+    d = preview.definition
+    embed = discord.Embed(title=f"Schedule: {d.title}", colour=COLOUR)
+    lines = []
+    for step in preview.steps:
+        lines.append(f"**{step.label}** · {timestamp(step.due, 'F')} ({timestamp(step.due, 'R')})")
+    embed.description = (
+        f"In {channel.mention}, starting {timestamp(preview.start.instant, 'F')} "
+        f"({preview.start.zone.key}, {preview.start.local:%H:%M %Z}).\n\n" + "\n".join(lines)
+    )
+    if preview.start.note:
+        embed.add_field(name="Note", value=preview.start.note, inline=False)
+    embed.set_footer(text="Nothing is scheduled until you press Confirm.")
+    return embed
+
+
+class ConfirmView(discord.ui.View):
+    """Confirm / Cancel buttons that only the moderator who asked can press."""
+
+    def __init__(self, owner_id: int) -> None:
+        super().__init__(timeout=CONFIRM_SECONDS)
+        self.owner_id = owner_id
+        self.confirmed: bool | None = None
+        self.interaction: discord.Interaction | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(
+                "Only the moderator who ran the command can confirm it.", ephemeral=True)
+            return False
+        return True
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success, custom_id="tweetchat:confirm")
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.confirmed, self.interaction = True, interaction
+        self.stop()
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="tweetchat:cancel")
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.confirmed, self.interaction = False, interaction
+        self.stop()
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
+class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
+                        group_description="Run structured tweetchats in this server"):
+    """Moderator commands."""
+
+    def __init__(self, bot: "TweetchatBot") -> None:
+        self.bot = bot
+        super().__init__()
+
+    # -- checks and errors ---------------------------------------------------------------
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        member = interaction.user
+        if not isinstance(member, discord.Member):
+            return False
+        host_role = self.bot.store.server_settings(interaction.guild_id).host_role_id
+        allowed = member.guild_permissions.manage_events or (
+            host_role is not None and any(r.id == host_role for r in member.roles))
+        if not allowed:
+            await interaction.response.send_message(
+                "Only moderators (Manage Events) or this server's host role can run tweetchats.",
+                ephemeral=True)
+        return allowed
+
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, PEOPLE_ERRORS):
+            text = f"⚠️ {original}"
+        else:
+            log.exception("command %s failed", interaction.command and interaction.command.name,
+                          exc_info=original)
+            text = "⚠️ Something went wrong on our side; it has been logged. Please try again."
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+
+    # -- autocomplete ----------------------------------------------------------------------
+
+    def _chat_files(self) -> dict[str, Path]:
+        return {p.stem: p for p in chat_files(self.bot.data_dir / "chats")}
+
+    async def _chat_choices(self, interaction: discord.Interaction,
+                            current: str) -> list[app_commands.Choice[str]]:
+        choices = []
+        for stem, path in self._chat_files().items():
+            try:
+                title = load_chat_file(path).title
+            except ChatFileError:
+                continue
+            label = f"{title} ({stem})"
+            if current.lower() in label.lower():
+                choices.append(app_commands.Choice(name=label[:100], value=stem))
+        return choices[:25]
+
+    async def _zone_choices(self, interaction: discord.Interaction,
+                            current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in suggest_zones(current, limit=25)]
+
+    async def _active_chat_choices(self, interaction: discord.Interaction,
+                                   current: str) -> list[app_commands.Choice[int]]:
+        out = []
+        for chat in self.bot.store.chats(interaction.guild_id, ACTIVE_CHAT_STATES):
+            label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:%d %b %H:%M} UTC)"
+            if current.lower() in label.lower():
+                out.append(app_commands.Choice(name=label[:100], value=chat.id))
+        return out[:25]
+
+    # -- schedule ---------------------------------------------------------------------------
+
+    async def _definition(self, chat: str | None, file: discord.Attachment | None) -> ChatDefinition:
+        if file is not None:
+            if file.size > 100_000:
+                raise ChatStateError("that chat file is over 100 KB; is it the right file?")
+            text = (await file.read()).decode("utf-8", errors="replace")
+            return parse_chat(text, file.filename)
+        path = self._chat_files().get(chat or "")
+        if path is None:
+            raise ChatStateError(f"there is no chat file called {chat!r}; pick one from the list "
+                                 "or attach a chat file")
+        return load_chat_file(path)
+
+    @app_commands.command(name="schedule", description="Schedule a tweetchat in a channel")
+    @app_commands.describe(
+        chat="the chat to run (or attach a file instead)", channel="where to run it",
+        date="date, YYYY-MM-DD", time="local start time, HH:MM (24-hour)",
+        timezone="IANA time zone, e.g. Europe/London (default: the server's)",
+        interval="minutes between questions (default: the chat file's)",
+        file="a chat file (.toml) to use instead of a saved chat",
+    )
+    @app_commands.autocomplete(chat=_chat_choices, timezone=_zone_choices)
+    async def schedule(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                       date: str, time: str, chat: str | None = None, timezone: str | None = None,
+                       interval: app_commands.Range[float, 0.5, 240.0] | None = None,
+                       file: discord.Attachment | None = None) -> None:
+        missing = missing_permissions(channel, interaction.guild.me)
+        if missing:
+            await interaction.response.send_message(
+                f"⚠️ I can't run a chat in {channel.mention}: I'm missing "
+                f"**{', '.join(missing)}** there. Give me those permissions (channel settings > "
+                "Permissions) and try again.", ephemeral=True)
+            return
+        definition = await self._definition(chat, file)
+        settings = self.bot.store.server_settings(interaction.guild_id)
+        tz = timezone or settings.timezone or definition.schedule.timezone or \
+            self.bot.settings.default_timezone
+        preview = self.bot.control.preview(definition, f"{date} {time}", tz,
+                                           interval_minutes=interval)
+        view = ConfirmView(interaction.user.id)
+        await interaction.response.send_message(embed=preview_embed(preview, channel), view=view,
+                                                ephemeral=True)
+        timed_out = await view.wait()
+        if timed_out or not view.confirmed:
+            text = ("Nothing was scheduled (no answer within 5 minutes)." if timed_out
+                    else "Cancelled; nothing was scheduled.")
+            if view.interaction is not None:
+                await view.interaction.response.edit_message(content=text, embed=None, view=None)
+            else:
+                await interaction.edit_original_response(content=text, embed=None, view=None)
+            return
+        try:
+            outcome = self.bot.control.schedule(interaction.guild_id, channel.id, preview,
+                                                actor_id=interaction.user.id)
+        except ChatStateError as exc:
+            await view.interaction.response.edit_message(content=f"⚠️ {exc}", embed=None, view=None)
+            return
+        if timezone:
+            self.bot.store.update_server_settings(interaction.guild_id, self.bot.now(),
+                                                  timezone=resolve_zone(timezone).key)
+        log.info("%s scheduled chat %s in guild %s", interaction.user, outcome.chat.id,
+                 interaction.guild_id)
+        await view.interaction.response.edit_message(
+            content=f"✅ {outcome.message} It starts {timestamp(outcome.chat.start_at, 'F')} "
+                    f"({timestamp(outcome.chat.start_at, 'R')}).", embed=None, view=None)
+        await self._announce(outcome.chat, channel)
+
+    async def _announce(self, chat: ChatRecord, channel: discord.TextChannel) -> None:
+        """Post the announcement and create the Discord Scheduled Event (best effort)."""
+        d = chat.definition
+        embed = discord.Embed(title=f"Coming up: {d.title}", colour=COLOUR,
+                              description=d.description or None)
+        embed.add_field(name="When", value=f"{timestamp(chat.start_at, 'F')} "
+                                           f"({timestamp(chat.start_at, 'R')})", inline=False)
+        if d.hosts:
+            embed.add_field(name="Hosts", value="\n".join(d.hosts), inline=True)
+        if d.guests:
+            embed.add_field(name="Guests", value="\n".join(d.guests), inline=True)
+        if d.reading:
+            embed.add_field(name="Pre-chat reading", inline=False,
+                            value="\n".join(f"• [{r.title}]({r.url})" for r in d.reading))
+        if d.hashtag:
+            embed.set_footer(text=d.hashtag)
+        event_id = message_id = None
+        try:
+            message_id = (await channel.send(embed=embed)).id
+        except discord.HTTPException as exc:
+            log.warning("chat %s: announcement failed: %s", chat.id, exc)
+        steps = self.bot.store.steps(chat.guild_id, chat.id)
+        try:
+            event = await channel.guild.create_scheduled_event(
+                name=d.title[:100], start_time=chat.start_at, end_time=steps[-1].due_at,
+                entity_type=discord.EntityType.external, location=f"#{channel.name}",
+                privacy_level=discord.PrivacyLevel.guild_only,
+                description=(d.description or d.intro)[:1000],
+            )
+            event_id = event.id
+        except discord.HTTPException as exc:
+            log.warning("chat %s: scheduled event not created: %s", chat.id, exc)
+        self.bot.store.set_chat_discord_ids(chat.guild_id, chat.id, scheduled_event_id=event_id,
+                                            announcement_message_id=message_id)
+
+    # -- operations -------------------------------------------------------------------------
+
+    async def _operate(self, interaction: discord.Interaction, name: str, op, *args) -> None:
+        outcome = op(interaction.guild_id, *args, actor_id=interaction.user.id)
+        log.info("%s (%s) ran %s on chat %s in guild %s", interaction.user, interaction.user.id,
+                 name, outcome.chat.id, interaction.guild_id)
+        await interaction.response.send_message(f"✅ {outcome.message}", ephemeral=True)
+        if name == "cancel" and outcome.chat.scheduled_event_id:
+            try:
+                event = await interaction.guild.fetch_scheduled_event(outcome.chat.scheduled_event_id)
+                await event.cancel()
+            except discord.HTTPException as exc:
+                log.warning("could not cancel scheduled event: %s", exc)
+
+    @app_commands.command(name="start", description="Start a scheduled chat now")
+    @app_commands.autocomplete(chat=_active_chat_choices)
+    async def start(self, interaction: discord.Interaction, chat: int) -> None:
+        await self._operate(interaction, "start", self.bot.control.start_now, chat)
+
+    @app_commands.command(name="pause", description="Pause a running chat")
+    @app_commands.autocomplete(chat=_active_chat_choices)
+    async def pause(self, interaction: discord.Interaction, chat: int) -> None:
+        await self._operate(interaction, "pause", self.bot.control.pause, chat)
+
+    @app_commands.command(name="resume", description="Resume a paused chat")
+    @app_commands.autocomplete(chat=_active_chat_choices)
+    async def resume(self, interaction: discord.Interaction, chat: int) -> None:
+        await self._operate(interaction, "resume", self.bot.control.resume, chat)
+
+    @app_commands.command(name="skip", description="Post the next question now")
+    @app_commands.autocomplete(chat=_active_chat_choices)
+    async def skip(self, interaction: discord.Interaction, chat: int) -> None:
+        await self._operate(interaction, "skip", self.bot.control.skip_to_next_question, chat)
+
+    @app_commands.command(name="extend", description="Push the rest of a chat back")
+    @app_commands.describe(minutes="how many minutes later (1-180)")
+    @app_commands.autocomplete(chat=_active_chat_choices)
+    async def extend(self, interaction: discord.Interaction, chat: int,
+                     minutes: app_commands.Range[int, 1, 180]) -> None:
+        await self._operate(interaction, "extend", self.bot.control.extend, chat, minutes)
+
+    @app_commands.command(name="stop", description="Wrap a running chat up now")
+    @app_commands.autocomplete(chat=_active_chat_choices)
+    async def stop(self, interaction: discord.Interaction, chat: int) -> None:
+        await self._operate(interaction, "stop", self.bot.control.stop, chat)
+
+    @app_commands.command(name="cancel", description="Call off a chat that has not started")
+    @app_commands.autocomplete(chat=_active_chat_choices)
+    async def cancel(self, interaction: discord.Interaction, chat: int) -> None:
+        await self._operate(interaction, "cancel", self.bot.control.cancel, chat)
+
+    @app_commands.command(name="status", description="Upcoming and running chats")
+    async def status(self, interaction: discord.Interaction) -> None:
+        chats = self.bot.store.chats(interaction.guild_id, ACTIVE_CHAT_STATES)
+        if not chats:
+            await interaction.response.send_message(
+                "No chats are scheduled or running. Use `/tweetchat schedule` to plan one.",
+                ephemeral=True)
+            return
+        embed = discord.Embed(title="Tweetchats", colour=COLOUR)
+        for chat in chats[:25]:
+            steps = self.bot.store.steps(chat.guild_id, chat.id)
+            nxt = next((s for s in steps if s.state is StepState.PENDING), None)
+            posted = sum(s.state is StepState.POSTED for s in steps)
+            next_text = (f"next: {nxt.kind.value.replace('_', '-')}"
+                         f"{' Q' + str(nxt.question) if nxt.question else ''} "
+                         f"{timestamp(nxt.due_at, 'R')}" if nxt else "nothing left to post")
+            embed.add_field(
+                name=f"#{chat.id} {chat.title}"[:256],
+                value=f"{chat.state.value} · in <#{chat.channel_id}> · starts "
+                      f"{timestamp(chat.start_at, 'f')} · {posted}/{len(steps)} posted · {next_text}",
+                inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="config", description="This server's tweetchat defaults")
+    @app_commands.describe(
+        timezone="default IANA time zone", host_role="a role whose members may run chats",
+        catch_up="what to do with steps missed while the bot was offline",
+        archive_threads="archive and lock question threads when a chat ends",
+    )
+    @app_commands.autocomplete(timezone=_zone_choices)
+    @app_commands.choices(catch_up=[app_commands.Choice(name="post late, with a note", value="post-late"),
+                                    app_commands.Choice(name="skip", value="skip")])
+    async def config(self, interaction: discord.Interaction, timezone: str | None = None,
+                     host_role: discord.Role | None = None, catch_up: str | None = None,
+                     archive_threads: bool | None = None) -> None:
+        changes = {}
+        if timezone is not None:
+            changes["timezone"] = resolve_zone(timezone).key
+        if host_role is not None:
+            changes["host_role_id"] = host_role.id
+        if catch_up is not None:
+            changes["catch_up"] = catch_up
+        if archive_threads is not None:
+            changes["archive_threads"] = archive_threads
+        s = self.bot.store.update_server_settings(interaction.guild_id, self.bot.now(), **changes) \
+            if changes else self.bot.store.server_settings(interaction.guild_id)
+        if changes:
+            self.bot.store.audit(interaction.guild_id, "config changed", at=self.bot.now(),
+                                 actor_id=interaction.user.id,
+                                 detail=", ".join(f"{k}={v}" for k, v in changes.items()))
+        await interaction.response.send_message(
+            ("✅ Saved. " if changes else "") +
+            f"Time zone: **{s.timezone or self.bot.settings.default_timezone}** · host role: "
+            f"{f'<@&{s.host_role_id}>' if s.host_role_id else 'none'} · catch-up: "
+            f"**{s.catch_up or 'as each chat file says'}** · archive threads at the end: "
+            f"**{'yes' if s.archive_threads else 'no'}**",
+            ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+
+async def setup(bot: "TweetchatBot") -> None:
+    await bot.add_cog(TweetchatCommands(bot))
+
