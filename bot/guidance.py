@@ -256,7 +256,8 @@ still yet ever anyone someone something thing things one ones way lot lots u ur 
 do does did tell know think go going much many whether even whats hows wheres whos thats
 theres lets need needs use using used guy guys girl people person stuff today tonight
 tomorrow yesterday morning night last week weekend time fast good best great new old say
-said saying says make made take took way ask asked asking help
+said saying says make made take took way ask asked asking help right realised realized
+keep keeps kept put putting actually maybe probably
 """.split()) - {"help"}
 
 # British spelling is our canonical form; American spellings are mapped to it.
@@ -319,7 +320,13 @@ SYNONYMS: dict[str, str] = {
     "anon": "anonymous", "burner": "anonymous", "pseudonym": "anonymous",
     "screenshot": "screenshot", "screenshotted": "screenshot",
     "vaccine": "vaccine|public health", "vaccines": "vaccine|public health",
-    "opinions": "opinion|view", "views": "view|opinion",
+    "opinions": "opinion|view", "views": "view|opinion", "profile": "profile|bio",
+    "bio": "bio|profile", "cover": "cover|protect", "lose": "lose|regulator|struck off",
+    "someone elses": "copyright|someone else|other people", "name": "name|identify|identifiable",
+    "follower": "follower|stranger|member of the public", "followers": "follower|audience",
+    "for a drink": "date|relationship|drink", "remind": "remind|reminder|appointment|contact",
+    "session": "session|appointment", "attacking": "attack|criticism|disagree|debate",
+    "wound": "wound|patient|clinical photo", "portfolio": "portfolio|teaching",
 }
 _PHRASES = sorted((k for k in SYNONYMS if " " in k or "-" in k), key=len, reverse=True)
 _WORD = re.compile(r"[a-z0-9]+")
