@@ -1,0 +1,89 @@
+"""``tweetchat sandbox``: run a sandbox until Ctrl-C and print how to connect to it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+
+from .server import Sandbox, SandboxConfig
+
+
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+    """Add the ``sandbox`` subcommand to a command line's subparsers."""
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run a local Discord-compatible API sandbox",
+        description="Run a local, in-memory server that speaks Discord's API v10 on loopback.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--heartbeat-ms", type=int, default=41250, help="gateway heartbeat interval (ms)")
+    parser.add_argument("--guild-name", default="Physiotalk")
+    parser.add_argument("--channel-name", default="tweetchat")
+    parser.add_argument("--json", action="store_true", help="print the connection details as one JSON line")
+
+
+def describe(sandbox: Sandbox) -> dict[str, object]:
+    """The details a bot needs to connect, and the ids of the default world."""
+    return {
+        "api_base": sandbox.api_base,
+        "gateway_url": sandbox.gateway_url,
+        "bot_token": sandbox.bot_token,
+        "application_id": str(sandbox.application_id),
+        "guild_id": str(sandbox.guild_id),
+        "channel_id": str(sandbox.channel_id),
+        "general_channel_id": str(sandbox.general_channel_id),
+        "members": {name: str(m.id) for name, m in sandbox.members.items()},
+    }
+
+
+async def serve(args: argparse.Namespace, started: float) -> None:
+    config = SandboxConfig(
+        port=args.port, heartbeat_interval_ms=args.heartbeat_ms,
+        guild_name=args.guild_name, channel_name=args.channel_name,
+    )
+    async with Sandbox(config) as sandbox:
+        details = describe(sandbox)
+        if args.json:
+            print(json.dumps(details), flush=True)
+        else:
+            print(f"Discord sandbox ready in {time.perf_counter() - started:.2f}s", flush=True)
+            for key, value in details.items():
+                print(f"  {key:20} {value}")
+            print("Point discord.py at it with bot.sandbox.client.point_discord_at, or set "
+                  "discord.http.Route.BASE and DiscordWebSocket.DEFAULT_GATEWAY. Ctrl-C stops it.", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await stop.wait()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sandbox until interrupted; returns the process exit status."""
+    started = time.perf_counter()
+    try:
+        asyncio.run(serve(args, started))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"sandbox: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.sandbox", description="Run a local Discord API sandbox.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
