@@ -71,13 +71,14 @@ class InteractionHandle:
         limit = timeout if timeout is not None else self._sandbox.interactions.response_deadline + 0.5
         return await self._until(lambda: self.interaction.callback_type, limit, "initial response")
 
-    async def message(self, timeout: float = 5.0) -> st.Message:
-        """The original response message once it has content (deferrals resolved)."""
+    async def message(self, timeout: float = 5.0, *, check: Callable[[st.Message], bool] | None = None) -> st.Message:
+        """The original response message once it has content (deferrals resolved) and,
+        with ``check``, once it satisfies it (e.g. after the app edits it)."""
         await self.response(timeout)
 
         def ready() -> st.Message | None:
             original = self._sandbox.world.any_message(self.interaction.original_message_id or 0)
-            if original is None or original.flags & st.LOADING:
+            if original is None or original.flags & st.LOADING or (check is not None and not check(original)):
                 return None
             return original
 
