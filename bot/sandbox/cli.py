@@ -7,7 +7,6 @@ import asyncio
 import json
 import signal
 import sys
-import time
 
 from .server import Sandbox, SandboxConfig
 
@@ -45,7 +44,7 @@ def describe(sandbox: Sandbox) -> dict[str, object]:
     }
 
 
-async def serve(args: argparse.Namespace, started: float) -> None:
+async def serve(args: argparse.Namespace) -> None:
     config = SandboxConfig(
         port=args.port, heartbeat_interval_ms=args.heartbeat_ms,
         guild_name=args.guild_name, channel_name=args.channel_name,
@@ -55,7 +54,7 @@ async def serve(args: argparse.Namespace, started: float) -> None:
         if args.json:
             print(json.dumps(details), flush=True)
         else:
-            print(f"Discord sandbox ready in {time.perf_counter() - started:.2f}s", flush=True)
+            print("Discord sandbox ready", flush=True)
             for key, value in details.items():
                 print(f"  {key:20} {value}")
             print("Point discord.py at it with bot.sandbox.client.point_discord_at, or set "
@@ -72,9 +71,8 @@ async def serve(args: argparse.Namespace, started: float) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sandbox until interrupted; returns the process exit status."""
-    started = time.perf_counter()
     try:
-        asyncio.run(serve(args, started))
+        asyncio.run(serve(args))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
