@@ -83,6 +83,18 @@ class TreeClient(discord.Client):
         async def feedback(interaction: discord.Interaction) -> None:
             await interaction.response.send_modal(Feedback())
 
+        chat = app_commands.Group(name="chat", description="Tweetchat commands",
+                                  default_permissions=discord.Permissions(manage_events=True))
+
+        @chat.command(name="status", description="Show the chat status")
+        @app_commands.choices(detail=[app_commands.Choice(name="Short", value="short"),
+                                      app_commands.Choice(name="Long", value="long")])
+        async def status(interaction: discord.Interaction, detail: app_commands.Choice[str]) -> None:
+            self.invocations.append(f"chat status {detail.value}")
+            await interaction.response.send_message(f"status ({detail.value})", ephemeral=True)
+
+        tree.add_command(chat)
+
         @tree.command(description="Slow")
         async def slow(interaction: discord.Interaction) -> None:
             await asyncio.sleep(0.5)
@@ -103,7 +115,7 @@ async def bot(sandbox):
 async def test_guild_bulk_overwrite_registers_commands(sandbox, bot):
     commands = sandbox.interactions.commands[sandbox.guild_id]
     by_name = {c["name"]: c for c in commands}
-    assert set(by_name) == {"ping", "help", "start", "ask", "vote", "feedback", "slow"}
+    assert set(by_name) == {"ping", "help", "start", "ask", "vote", "feedback", "slow", "chat"}
     assert by_name["start"]["default_member_permissions"] == str(1 << 33)
     assert by_name["ping"]["default_member_permissions"] is None
     fetched = await bot.tree.fetch_commands(guild=discord.Object(sandbox.guild_id))
@@ -218,3 +230,14 @@ class TestResponseDeadline:
                 break
             await asyncio.sleep(0.02)
         assert bot.late_error.code == 10062
+
+
+async def test_subcommand_with_choices(sandbox, bot):
+    handle = await sandbox.moderator.invoke("chat status", detail="long")
+    reply = await handle.message()
+    assert reply.content == "status (long)" and reply.ephemeral
+    assert bot.invocations == ["chat status long"]
+    with pytest.raises(CommandRefused):
+        await sandbox.moderator.invoke("chat status", detail="medium")  # not one of the choices
+    with pytest.raises(CommandRefused):
+        await sandbox.member("sam").invoke("chat status", detail="short")  # group needs Manage Events

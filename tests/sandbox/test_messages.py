@@ -171,3 +171,16 @@ async def test_many_member_messages_arrive_in_order(sandbox, client):
         await sandbox.member("pat").send(str(n))
     messages = await received.wait(50)
     assert [m.content for m in messages] == [str(n) for n in range(50)]
+
+
+async def test_rest_follows_the_apps_message_content_switch(sandbox, client):
+    await sandbox.member("pat").send("private thoughts")
+    sandbox.world.message_content_enabled = False  # switched off in the developer portal
+    [fetched] = [m async for m in client.get_channel(sandbox.channel_id).history(limit=1)]
+    assert fetched.content == "" and fetched.author.name == "pat"
+
+
+async def test_history_without_read_message_history_is_empty(sandbox, client):
+    await sandbox.member("pat").send("before the change")
+    sandbox.set_bot_channel_permissions(sandbox.channel_id, deny=perms.READ_MESSAGE_HISTORY)
+    assert [m async for m in client.get_channel(sandbox.channel_id).history(limit=10)] == []
