@@ -215,6 +215,13 @@ def cmd_demo(args: argparse.Namespace, now: Now) -> int:
 # -- config ------------------------------------------------------------------------------
 
 
+def cmd_sandbox(args: argparse.Namespace, now: Now) -> int:
+    """Run the local Discord-compatible sandbox until Ctrl-C."""
+    from bot.sandbox import cli
+
+    return cli.run(args)
+
+
 def cmd_settings(args: argparse.Namespace, now: Now) -> int:
     """Show the settings the bot would use (the token is never shown)."""
     try:
@@ -235,6 +242,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Now], int]]] = {
     "check": ("validate chat files (exit 2 if invalid)", cmd_check),
     "plan": ("print a chat's steps for a start time, local and UTC", cmd_plan),
     "rehearse": ("run a chat's run of show in the terminal, timings compressed", cmd_rehearse),
+    "sandbox": ("run a local Discord-compatible API server for testing (Ctrl-C to stop)",
+                cmd_sandbox),
     "settings": ("show the settings read from the environment and .env", cmd_settings),
 }
 
@@ -271,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--speed", type=float, default=60.0,
                           help="how many times faster than real time (default 60)")
     rehearse.add_argument("--db", help="SQLite file for the ledger (default: a temporary one)")
+
+    from bot.sandbox import cli as sandbox_cli
+
+    sandbox = sub.add_parser("sandbox", help=COMMANDS["sandbox"][0], description=cmd_sandbox.__doc__)
+    sandbox_cli.add_arguments(sandbox)
 
     sub.add_parser("settings", help=COMMANDS["settings"][0], description=cmd_settings.__doc__)
     return parser

@@ -54,8 +54,15 @@ class TweetchatBot(commands.AutoShardedBot):
     """The tweetchat bot."""
 
     def __init__(self, settings: Settings, *, clock: SystemClock | None = None,
-                 data_dir: Path = DATA_DIR) -> None:
+                 data_dir: Path = DATA_DIR, **options) -> None:
+        """
+        :param settings: validated settings.
+        :param clock: the clock for the dispatcher (default: the system clock).
+        :param data_dir: where chat files (``chats/``) are found.
+        :param options: passed to discord.py (e.g. ``guild_ready_timeout`` in tests).
+        """
         super().__init__(
+            **options,
             command_prefix=commands.when_mentioned,
             intents=intents(),
             # Nothing the bot posts may ping anyone: member text ends up in our posts.

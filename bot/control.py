@@ -99,6 +99,7 @@ class ChatControl:
         )
         self._audit(chat, actor_id, "scheduled",
                     f"{chat.title!r} in channel {channel_id} at {chat.start_at:%Y-%m-%d %H:%M} UTC")
+        self.wake()
         return Outcome(f"Scheduled **{chat.title}** (chat #{chat.id}).", chat)
 
     # -- running ----------------------------------------------------------------------------

@@ -143,7 +143,7 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
                             api_base_url=sb.api_base, gateway_url=sb.gateway_url,
                             dev_guild_id=sb.guild_id)
         point_at(settings)
-        bot = TweetchatBot(settings)
+        bot = TweetchatBot(settings, guild_ready_timeout=0.1)
         runner = asyncio.create_task(bot.start(sb.bot_token))
         ready = asyncio.create_task(bot.ready_once.wait())
         await asyncio.wait({runner, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)

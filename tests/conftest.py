@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -10,12 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bot.chats import load_chat_file  # noqa: E402
 from bot.store import Store  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_CHAT = ROOT / "data" / "chats" / "physiotalk-2016-10-17-professionalism.toml"
-
-# A Monday evening well in the future, in winter (GMT = UTC).
-EVENING = datetime(2030, 12, 2, 20, 0, tzinfo=timezone.utc)
+from seed import SEED_CHAT  # noqa: E402
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from bot.answers import (
 )
 from bot.store import ChatState
 from bot.timeline import build_timeline
-from conftest import EVENING
+from seed import EVENING
 
 GUILD, CHANNEL = 111, 222
 THREADS = {1: 9001, 2: 9002}

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 
 from bot.__main__ import EXIT_INVALID, main
-from conftest import ROOT, SEED_CHAT
+from seed import ROOT, SEED_CHAT
 
 NOW = lambda: datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # noqa: E731
 

@@ -11,7 +11,7 @@ from bot.runner import Dispatcher
 from bot.store import ChatState, StepState
 from bot.timeline import StartTimeError
 from bot.zones import UnknownTimeZone
-from conftest import EVENING
+from seed import EVENING
 from fakes import FakeChannel, FakeClock
 
 GUILD, CHANNEL, MOD = 111, 222, 333
@@ -178,6 +178,17 @@ async def test_cancel_before_start_and_refusal_after(control, store, clock, chat
     await Dispatcher(store, FakeChannel(clock), clock).tick()
     with pytest.raises(ChatStateError, match="use stop"):
         control.cancel(GUILD, other.id, actor_id=MOD)
+
+
+def test_every_change_wakes_the_dispatcher(store, clock, seed):
+    woken = []
+    control = ChatControl(store, clock.now, lambda: woken.append(1))
+    chat = control.schedule(GUILD, CHANNEL, control.preview(seed, "2030-12-02 20:00", "Europe/London"),
+                            actor_id=MOD).chat
+    assert len(woken) == 1
+    control.extend(GUILD, chat.id, 5, actor_id=MOD)
+    control.start_now(GUILD, chat.id, actor_id=MOD)
+    assert len(woken) >= 3
 
 
 def test_every_operation_is_audited_with_its_actor(control, store, chat):

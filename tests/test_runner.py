@@ -12,7 +12,7 @@ from bot.chats import CatchUp
 from bot.control import ChatControl
 from bot.runner import Dispatcher, PostFailed
 from bot.store import ChatState, StepState, Store
-from conftest import EVENING
+from seed import EVENING
 from fakes import Crash, FakeChannel, FakeClock, rate_limited
 
 GUILD, CHANNEL, MOD = 111, 222, 333
@@ -231,11 +231,11 @@ async def test_run_loop_sleeps_until_due_and_wakes_on_schedule_changes(store, cl
     dispatcher = Dispatcher(store, channel, clock)
     task = asyncio.create_task(dispatcher.run())
     await asyncio.sleep(0)
-    chat = schedule(store, clock, seed)
-    dispatcher.wake()
+    control = ChatControl(store, clock.now, dispatcher.wake)
+    chat = control.schedule(GUILD, CHANNEL, control.preview(seed, "2030-12-02 20:00", "Europe/London"),
+                            actor_id=MOD).chat
     await asyncio.sleep(0.01)
     assert channel.messages == []
-    control = ChatControl(store, clock.now, dispatcher.wake)
     control.start_now(GUILD, chat.id, actor_id=MOD)
     for _ in range(50):
         await asyncio.sleep(0.001)

@@ -11,7 +11,7 @@ import pytest
 
 from bot.store import Store, StoreError, migrations, to_db
 from bot.timeline import build_timeline
-from conftest import EVENING
+from seed import EVENING
 
 GUILD = 111
 
