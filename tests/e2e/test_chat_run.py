@@ -78,6 +78,8 @@ async def test_full_seed_chat_posts_on_time_and_stores_every_answer(sandbox, bot
                       "Thank you for joining: 50 shades of grey: professionalism and social media"]
     threads = question_threads(sb)
     assert sorted(threads) == [1, 2, 3, 4, 5, 6]
+    # The server's default: question threads are archived and locked at the end.
+    await eventually(lambda: all(t.archived and t.locked for t in question_threads(sb).values()))
     assert threads[1].name == "Q1 · Professionalism face to face and online"
     ledger = bot.store.steps(sb.guild_id, chat.id)
     for step, message in zip(ledger, bot_posts(sb)):
