@@ -299,6 +299,12 @@ def parse_chat(text: str, source: str = "<chat>") -> ChatDefinition:
     return _validate(data, _LineIndex(text), source)
 
 
+def chat_from_data(data: dict, source: str = "<chat>") -> ChatDefinition:
+    """Validate a chat given as plain data (the shape of a parsed chat file), e.g. one a
+    moderator typed into Discord; raises ChatFileError naming each field."""
+    return _validate(data, _LineIndex(""), source)
+
+
 def load_chat_file(path: str | Path) -> ChatDefinition:
     """Read and validate a chat file; raises ChatFileError (also for unreadable files)."""
     path = Path(path)

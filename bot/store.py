@@ -266,6 +266,17 @@ def m002_lookup_indexes(db: sqlite_utils.Database) -> None:
     db["chats"].create_index(["guild_id", "channel_id", "state"])
 
 
+@migrations()
+def m003_saved_chats(db: sqlite_utils.Database) -> None:
+    # Chats moderators typed in Discord (/tweetchat new), offered when scheduling.
+    db["saved_chats"].create(
+        {"id": int, "guild_id": int, "title": str, "definition": str, "created_by": int,
+         "created_at": str},
+        pk="id", not_null={"guild_id", "title", "definition", "created_at"},
+    )
+    db["saved_chats"].create_index(["guild_id", "title"])
+
+
 class StoreError(Exception):
     """A request the store cannot carry out (unknown chat, wrong server...)."""
 
@@ -536,6 +547,24 @@ class Store:
     def transaction(self):
         """A context manager: everything inside commits together or not at all."""
         return self.db.atomic()
+
+    def save_chat(self, guild_id: int, definition: ChatDefinition, *, created_by: int | None,
+                  now: datetime) -> int:
+        """Keep a chat a moderator wrote, for this server only; returns its id."""
+        return self.db["saved_chats"].insert({
+            "guild_id": guild_id, "title": definition.title,
+            "definition": json.dumps(definition.to_dict(), ensure_ascii=False),
+            "created_by": created_by, "created_at": to_db(now),
+        }).last_pk
+
+    def saved_chats(self, guild_id: int) -> list[tuple[int, ChatDefinition]]:
+        """A server's saved chats, newest first."""
+        return [
+            (r["id"], ChatDefinition.from_dict(json.loads(r["definition"])))
+            for r in self.db.query(
+                "SELECT id, definition FROM saved_chats WHERE guild_id = ? ORDER BY id DESC",
+                [guild_id])
+        ]
 
     # -- answers -----------------------------------------------------------------------------
 

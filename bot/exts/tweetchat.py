@@ -17,7 +17,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chats import ChatDefinition, ChatFileError, chat_files, load_chat_file, parse_chat
+from bot.chats import (
+    ChatDefinition, ChatFileError, chat_files, chat_from_data, load_chat_file, parse_chat,
+)
 from bot.control import ChatStateError, Preview
 from bot.posts import COLOUR, timestamp
 from bot.store import ACTIVE_CHAT_STATES, ChatRecord, StepState, StoreError
@@ -92,6 +94,59 @@ class ConfirmView(discord.ui.View):
         self.stop()
 
 
+SAVED = "saved:"  # autocomplete values of chats saved with /tweetchat new
+
+
+class NewChatModal(discord.ui.Modal, title="New tweetchat"):
+    """A chat typed in Discord: title, intro, questions one per line, interval, wrap-up."""
+
+    chat_title = discord.ui.TextInput(label="Title", max_length=200)
+    intro = discord.ui.TextInput(label="Intro (posted at the start)", style=discord.TextStyle.paragraph,
+                                 max_length=3000)
+    questions = discord.ui.TextInput(label="Questions, one per line", style=discord.TextStyle.paragraph,
+                                     max_length=4000)
+    interval = discord.ui.TextInput(label="Minutes between questions", default="10", max_length=5)
+    wrap_up = discord.ui.TextInput(label="Wrap-up (posted at the end)", style=discord.TextStyle.paragraph,
+                                   max_length=3000, default="Thank you all for taking part!")
+
+    def __init__(self, cog: "TweetchatCommands") -> None:
+        super().__init__()
+        self.cog = cog
+
+    def definition(self) -> ChatDefinition:
+        lines = [line.strip() for line in self.questions.value.splitlines() if line.strip()]
+        try:
+            interval = float(self.interval.value.strip())
+        except ValueError:
+            raise ChatStateError(f"{self.interval.value!r} is not a number of minutes") from None
+        return chat_from_data({
+            "title": self.chat_title.value, "intro": self.intro.value,
+            "wrap_up": self.wrap_up.value, "schedule": {"interval_minutes": interval},
+            "questions": [{"number": i, "text": text} for i, text in enumerate(lines, 1)],
+        }, "your new chat")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        try:
+            definition = self.definition()
+        except ChatFileError as exc:
+            problems = "\n".join(f"• {p.field}: {p.message}" for p in exc.problems)
+            await interaction.response.send_message(
+                f"⚠️ The chat was not saved:\n{problems}", ephemeral=True)
+            return
+        except ChatStateError as exc:
+            await interaction.response.send_message(f"⚠️ The chat was not saved: {exc}", ephemeral=True)
+            return
+        bot = self.cog.bot
+        chat_id = bot.store.save_chat(interaction.guild_id, definition,
+                                      created_by=interaction.user.id, now=bot.now())
+        bot.store.audit(interaction.guild_id, "chat saved", at=bot.now(),
+                        actor_id=interaction.user.id, detail=definition.title)
+        await interaction.response.send_message(
+            f"✅ Saved **{definition.title}** ({len(definition.questions)} questions, every "
+            f"{definition.schedule.interval_minutes:g} min). Schedule it with `/tweetchat schedule`; "
+            "it is offered in the chat list.", ephemeral=True)
+
+
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_events=True)
 class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
@@ -139,6 +194,10 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     async def _chat_choices(self, interaction: discord.Interaction,
                             current: str) -> list[app_commands.Choice[str]]:
         choices = []
+        for saved_id, definition in self.bot.store.saved_chats(interaction.guild_id):
+            label = f"{definition.title} (saved in this server)"
+            if current.lower() in label.lower():
+                choices.append(app_commands.Choice(name=label[:100], value=f"{SAVED}{saved_id}"))
         for stem, path in self._chat_files().items():
             try:
                 title = load_chat_file(path).title
@@ -164,12 +223,18 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
 
     # -- schedule ---------------------------------------------------------------------------
 
-    async def _definition(self, chat: str | None, file: discord.Attachment | None) -> ChatDefinition:
+    async def _definition(self, guild_id: int, chat: str | None,
+                          file: discord.Attachment | None) -> ChatDefinition:
         if file is not None:
             if file.size > 100_000:
                 raise ChatStateError("that chat file is over 100 KB; is it the right file?")
             text = (await file.read()).decode("utf-8", errors="replace")
             return parse_chat(text, file.filename)
+        if chat and chat.startswith(SAVED):
+            saved = dict(self.bot.store.saved_chats(guild_id))
+            key = chat[len(SAVED):]
+            if key.isdigit() and int(key) in saved:
+                return saved[int(key)]
         path = self._chat_files().get(chat or "")
         if path is None:
             raise ChatStateError(f"there is no chat file called {chat!r}; pick one from the list "
@@ -196,7 +261,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                 f"**{', '.join(missing)}** there. Give me those permissions (channel settings > "
                 "Permissions) and try again.", ephemeral=True)
             return
-        definition = await self._definition(chat, file)
+        definition = await self._definition(interaction.guild_id, chat, file)
         settings = self.bot.store.server_settings(interaction.guild_id)
         tz = timezone or settings.timezone or definition.schedule.timezone or \
             self.bot.settings.default_timezone
@@ -315,6 +380,10 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     @app_commands.autocomplete(chat=_active_chat_choices)
     async def cancel(self, interaction: discord.Interaction, chat: int) -> None:
         await self._operate(interaction, "cancel", self.bot.control.cancel, chat)
+
+    @app_commands.command(name="new", description="Write a new chat here, without a file")
+    async def new(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(NewChatModal(self))
 
     @app_commands.command(name="status", description="Upcoming and running chats")
     async def status(self, interaction: discord.Interaction) -> None:

@@ -160,3 +160,43 @@ async def test_config_saves_server_defaults(sandbox, bot):
     settings = bot.store.server_settings(sb.guild_id)
     assert (settings.timezone, settings.catch_up, settings.archive_threads) == (
         "Europe/Dublin", "skip", False)
+
+
+def modal_values(modal: dict, by_label: dict[str, str]) -> dict[str, str]:
+    """Map the modal's text inputs (found by label) to the values to type."""
+    values = {}
+    for row in modal["components"]:
+        for item in row.get("components", [row.get("component", row)]):
+            for label, value in by_label.items():
+                if item.get("label", "").startswith(label):
+                    values[item["custom_id"]] = value
+    return values
+
+
+async def test_new_chat_typed_in_a_modal_is_saved_and_offered_for_scheduling(sandbox, bot):
+    sb = sandbox
+    opened = await sb.moderator.invoke("tweetchat new")
+    modal = await opened.modal()
+    typed = modal_values(modal, {
+        "Title": "Students on placement", "Intro": "Welcome, students!",
+        "Questions": "What surprised you on placement?\n\nWhat would you post about it?",
+        "Minutes": "12", "Wrap-up": "Thanks all!"})
+    assert len(typed) == 5
+    submitted = await sb.moderator.submit_modal(opened, typed)
+    assert "Saved **Students on placement** (2 questions, every 12 min)" in (await submitted.message()).content
+    [(saved_id, definition)] = bot.store.saved_chats(sb.guild_id)
+    assert [q.text for q in definition.questions][1] == "What would you post about it?"
+    choices = await sb.moderator.autocomplete("tweetchat schedule", "chat", "placement")
+    assert choices[0]["value"] == f"saved:{saved_id}"
+    _, preview = await schedule(sb, chat=f"saved:{saved_id}")
+    assert "Schedule: Students on placement" in text_of(preview)
+
+
+async def test_a_bad_modal_chat_is_refused_with_the_reason(sandbox, bot):
+    sb = sandbox
+    opened = await sb.moderator.invoke("tweetchat new")
+    typed = modal_values(await opened.modal(), {
+        "Title": "Bad", "Intro": "Hi", "Questions": "Q?", "Minutes": "-3", "Wrap-up": "Bye"})
+    reply = await (await sb.moderator.submit_modal(opened, typed)).message()
+    assert "not saved" in reply.content and "interval_minutes" in reply.content
+    assert bot.store.saved_chats(sb.guild_id) == []
