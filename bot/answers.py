@@ -108,7 +108,7 @@ def route(store: Store, msg: MessageSeen) -> Target | None:
         if not any(q.number == number for q in chat.definition.questions):
             continue
         # Judged by the message's own time, so history fetched later routes the same way.
-        opened = store.steps(msg.guild_id, chat.id)[0].posted_at
+        opened = store.opened_at(msg.guild_id, chat.id)
         if opened is None or msg.created_at < opened:
             continue
         if chat.ended_at is not None and msg.created_at > chat.ended_at:

@@ -77,14 +77,19 @@ class ChatControl:
     # -- scheduling --------------------------------------------------------------------------
 
     def preview(self, definition: ChatDefinition, start_local: str, tz: str, *,
-                interval_minutes: float | None = None, occurrence: str = "earlier") -> Preview:
-        """Check a start and plan every step, without writing anything.
+                interval_minutes: float | None = None, occurrence: str = "earlier",
+                reminder_minutes: float = 0) -> Preview:
+        """Check a start and plan every step, without writing anything. A reminder is
+        planned `reminder_minutes` before the start if that is still in the future.
 
         :raises UnknownTimeZone, StartTimeError, ChatStateError: with a message for people.
         """
         definition = with_interval(definition, interval_minutes)
         start = resolve_start(start_local, tz, now=self.now(), occurrence=occurrence)
-        return Preview(definition, start, build_timeline(definition, start.instant))
+        if start.instant - timedelta(minutes=reminder_minutes) <= self.now():
+            reminder_minutes = 0
+        return Preview(definition, start,
+                       build_timeline(definition, start.instant, reminder_minutes))
 
     def schedule(self, guild_id: int, channel_id: int, preview: Preview, *,
                  actor_id: int | None) -> Outcome:
@@ -109,8 +114,13 @@ class ChatControl:
         chat = self._chat(guild_id, chat_id, {ChatState.SCHEDULED},
                           "only a chat that has not started can be started")
         pending = self._pending(chat)
-        shift = self.now() - pending[0].due_at
-        self._shift(chat, pending, shift)
+        intro = next(s for s in pending if s.kind is StepKind.INTRO)
+        shift = self.now() - intro.due_at
+        with self.store.transaction():
+            for s in pending:
+                if s.kind is StepKind.REMINDER:
+                    self.store.skip_step(guild_id, s.id, "skipped: chat started early")
+            self._shift(chat, [s for s in pending if s.kind is not StepKind.REMINDER], shift)
         self._audit(chat, actor_id, "started now", f"schedule moved by {_minutes(shift)}")
         return Outcome(f"Starting **{chat.title}** now; every step moved by {_minutes(shift)}.",
                        self._reload(chat))

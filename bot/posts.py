@@ -134,6 +134,16 @@ def how_to_take_part(definition: ChatDefinition) -> str:
     )
 
 
+def reminder_post(definition: ChatDefinition, marker: str, *, starts: datetime) -> Post:
+    """The "starting soon" post before a chat."""
+    description = (f"**{definition.title}** starts {timestamp(starts, 'F')} "
+                   f"({timestamp(starts, 'R')}) here.")
+    if definition.reading:
+        description += "\n\nPre-chat reading:\n" + "\n".join(
+            f"• [{r.title}]({r.url})" for r in definition.reading)
+    return Post(_embed("Starting soon", description, marker, definition.hashtag, False))
+
+
 def intro_post(
     definition: ChatDefinition, marker: str, *, starts: datetime | None = None,
     due: datetime | None = None, posted: datetime | None = None,

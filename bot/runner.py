@@ -196,9 +196,12 @@ class Dispatcher:
         lateness = (now - step.due_at).total_seconds()
         late = lateness > chat.definition.schedule.late_grace_seconds
         label = step_label(step.kind, step.question)
-        if late and effective_catch_up(chat, self.store) is CatchUp.SKIP:
+        reminder_too_late = step.kind is StepKind.REMINDER and late
+        if late and (reminder_too_late or effective_catch_up(chat, self.store) is CatchUp.SKIP):
             reason = (f"missed: due {step.due_at:%H:%M} UTC, the bot could only post it "
-                      f"{lateness / 60:.0f} min later; catch-up policy is skip")
+                      f"{lateness / 60:.0f} min later; "
+                      + ("a late reminder is pointless" if reminder_too_late
+                         else "catch-up policy is skip"))
             if self.store.skip_step(chat.guild_id, step.id, reason):
                 self.store.audit(chat.guild_id, "step skipped", at=now, chat_id=chat.id,
                                  detail=f"{label}: {reason}")
@@ -238,7 +241,7 @@ class Dispatcher:
             chat.guild_id, step.id, message_id=published.message_id, posted_at=published.at,
             late_seconds=late, needs_thread=step.kind is StepKind.QUESTION,
         )
-        if chat.state is ChatState.SCHEDULED:
+        if chat.state is ChatState.SCHEDULED and step.kind is StepKind.INTRO:
             self.store.set_chat_state(chat.guild_id, chat.id, ChatState.RUNNING)
         log.info("chat %s: posted %s%s", chat.id, step_label(step.kind, step.question),
                  f" ({late / 60:.0f} min late)" if late else "")
@@ -299,6 +302,8 @@ def render_step(store: Store, chat: ChatRecord, step: StepRecord, *, due: dateti
     """The post for a step; `due` and `posted` given when it goes out late."""
     definition: ChatDefinition = chat.definition
     mark = marker(chat.id, step.kind, step.question)
+    if step.kind is StepKind.REMINDER:
+        return posts.reminder_post(definition, mark, starts=chat.start_at)
     if step.kind is StepKind.INTRO:
         return posts.intro_post(definition, mark, due=due, posted=posted)
     if step.kind is StepKind.QUESTION:

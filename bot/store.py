@@ -537,6 +537,13 @@ class Store:
         )
         return cursor.rowcount
 
+    def opened_at(self, guild_id: int, chat_id: int) -> datetime | None:
+        """When a chat's intro was posted (None before): the chat is open from then."""
+        row = self.db.execute(
+            "SELECT posted_at FROM steps WHERE guild_id = ? AND chat_id = ? AND kind = 'intro'",
+            [guild_id, chat_id]).fetchone()
+        return from_db(row[0]) if row else None
+
     def pending_count(self, guild_id: int, chat_id: int) -> int:
         return self.db.execute(
             "SELECT COUNT(*) FROM steps WHERE guild_id = ? AND chat_id = ? "

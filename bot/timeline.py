@@ -18,6 +18,7 @@ from bot.zones import resolve_zone
 
 
 class StepKind(str, Enum):
+    REMINDER = "reminder"  # "starting soon", before the intro (a server setting)
     INTRO = "intro"
     QUESTION = "question"
     MIDWAY = "midway"
@@ -44,8 +45,8 @@ def step_label(kind: StepKind | str, question: int | None) -> str:
     kind = StepKind(kind)
     if kind is StepKind.QUESTION:
         return f"Q{question}"
-    return {StepKind.INTRO: "Intro", StepKind.MIDWAY: "Midway reminder",
-            StepKind.WRAP_UP: "Wrap-up"}[kind]
+    return {StepKind.REMINDER: "Reminder", StepKind.INTRO: "Intro",
+            StepKind.MIDWAY: "Midway reminder", StepKind.WRAP_UP: "Wrap-up"}[kind]
 
 
 def step_offsets(definition: ChatDefinition) -> list[tuple[StepKind, int | None, float]]:
@@ -98,8 +99,10 @@ def offsets_problems(definition: ChatDefinition) -> list[tuple[tuple, str]]:
     return problems
 
 
-def build_timeline(definition: ChatDefinition, start: datetime) -> list[PlannedStep]:
-    """Dated steps of a chat starting at `start` (an aware datetime), in posting order.
+def build_timeline(definition: ChatDefinition, start: datetime,
+                   reminder_minutes: float = 0) -> list[PlannedStep]:
+    """Dated steps of a chat starting at `start` (an aware datetime), in posting order,
+    with a "starting soon" reminder `reminder_minutes` before the start if above 0.
 
     A pure function: the same definition and start always give the same steps.
     """
@@ -107,7 +110,10 @@ def build_timeline(definition: ChatDefinition, start: datetime) -> list[PlannedS
         raise ValueError("start must be timezone-aware")
     start_utc = start.astimezone(timezone.utc)
     steps = []
-    for seq, (kind, number, minutes) in enumerate(step_offsets(definition)):
+    offsets = step_offsets(definition)
+    if reminder_minutes > 0:
+        offsets.insert(0, (StepKind.REMINDER, None, -float(reminder_minutes)))
+    for seq, (kind, number, minutes) in enumerate(offsets):
         offset = timedelta(minutes=minutes)
         steps.append(PlannedStep(seq, kind, number, offset, start_utc + offset))
     return steps

@@ -264,3 +264,45 @@ async def test_servers_are_independent(store, clock, channel, seed):
     from bot.store import StoreError
     with pytest.raises(StoreError):
         store.steps(1, b.id) or store.chat(1, b.id)
+
+
+def schedule_with_reminder(store, clock, seed, minutes=30):
+    control = ChatControl(store, clock.now)
+    preview = control.preview(seed, "2030-12-02 20:00", "Europe/London", reminder_minutes=minutes)
+    return control, control.schedule(GUILD, CHANNEL, preview, actor_id=MOD).chat
+
+
+async def test_reminder_is_posted_before_the_start_and_does_not_open_the_chat(store, clock, channel, seed):
+    _, chat = schedule_with_reminder(store, clock, seed)
+    ledger = store.steps(GUILD, chat.id)
+    assert [s.kind.value for s in ledger][:2] == ["reminder", "intro"]
+    assert ledger[0].due_at == EVENING - timedelta(minutes=30)
+    dispatcher = Dispatcher(store, channel, clock)
+    clock.set(EVENING - timedelta(minutes=30))
+    await dispatcher.tick()
+    assert channel.titles() == ["Starting soon"]
+    assert f"<t:{int(EVENING.timestamp())}:R>" in channel.messages[0].post.embed["description"]
+    assert store.chat(GUILD, chat.id).state is ChatState.SCHEDULED
+    clock.set(EVENING)
+    await dispatcher.tick()
+    assert store.chat(GUILD, chat.id).state is ChatState.RUNNING
+
+
+async def test_a_late_reminder_is_skipped_even_with_post_late(store, clock, channel, seed):
+    _, chat = schedule_with_reminder(store, clock, seed)
+    clock.set(EVENING + timedelta(seconds=30))  # the bot was down through the reminder
+    await Dispatcher(store, channel, clock).tick()
+    assert channel.titles() == [seed.title]
+    reminder = store.steps(GUILD, chat.id)[0]
+    assert reminder.state is StepState.SKIPPED and "pointless" in reminder.note
+
+
+async def test_no_reminder_when_the_start_is_too_soon_and_start_now_skips_it(store, clock, seed):
+    clock.set(EVENING - timedelta(minutes=10))
+    _, chat = schedule_with_reminder(store, clock, seed)
+    assert store.steps(GUILD, chat.id)[0].kind.value == "intro"
+    clock.set(EVENING - timedelta(hours=5))
+    control, chat = schedule_with_reminder(store, clock, seed)
+    control.start_now(GUILD, chat.id, actor_id=MOD)
+    steps = store.steps(GUILD, chat.id)
+    assert steps[0].state is StepState.SKIPPED and steps[1].due_at == clock.now()

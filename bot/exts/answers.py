@@ -109,7 +109,7 @@ class Answers(commands.Cog):
     async def _backfill_chat(self, chat: ChatRecord) -> int:
         read = 0
         steps = self.bot.store.steps(chat.guild_id, chat.id)
-        opened = steps[0].posted_at
+        opened = self.bot.store.opened_at(chat.guild_id, chat.id)
         if opened is None:
             return 0
         places = [s.thread_id for s in steps if s.thread_id] + [chat.channel_id]

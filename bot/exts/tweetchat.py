@@ -266,7 +266,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         tz = timezone or settings.timezone or definition.schedule.timezone or \
             self.bot.settings.default_timezone
         preview = self.bot.control.preview(definition, f"{date} {time}", tz,
-                                           interval_minutes=interval)
+                                           interval_minutes=interval,
+                                           reminder_minutes=settings.reminder_lead_minutes)
         view = ConfirmView(interaction.user.id)
         await interaction.response.send_message(embed=preview_embed(preview, channel), view=view,
                                                 ephemeral=True)
@@ -413,13 +414,15 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         timezone="default IANA time zone", host_role="a role whose members may run chats",
         catch_up="what to do with steps missed while the bot was offline",
         archive_threads="archive and lock question threads when a chat ends",
+        reminder_minutes="post a 'starting soon' reminder this many minutes before (0: none)",
     )
     @app_commands.autocomplete(timezone=_zone_choices)
     @app_commands.choices(catch_up=[app_commands.Choice(name="post late, with a note", value="post-late"),
                                     app_commands.Choice(name="skip", value="skip")])
     async def config(self, interaction: discord.Interaction, timezone: str | None = None,
                      host_role: discord.Role | None = None, catch_up: str | None = None,
-                     archive_threads: bool | None = None) -> None:
+                     archive_threads: bool | None = None,
+                     reminder_minutes: app_commands.Range[int, 0, 1440] | None = None) -> None:
         changes = {}
         if timezone is not None:
             changes["timezone"] = resolve_zone(timezone).key
@@ -429,6 +432,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             changes["catch_up"] = catch_up
         if archive_threads is not None:
             changes["archive_threads"] = archive_threads
+        if reminder_minutes is not None:
+            changes["reminder_lead_minutes"] = reminder_minutes
         s = self.bot.store.update_server_settings(interaction.guild_id, self.bot.now(), **changes) \
             if changes else self.bot.store.server_settings(interaction.guild_id)
         if changes:
@@ -440,7 +445,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             f"Time zone: **{s.timezone or self.bot.settings.default_timezone}** · host role: "
             f"{f'<@&{s.host_role_id}>' if s.host_role_id else 'none'} · catch-up: "
             f"**{s.catch_up or 'as each chat file says'}** · archive threads at the end: "
-            f"**{'yes' if s.archive_threads else 'no'}**",
+            f"**{'yes' if s.archive_threads else 'no'}** · reminder: "
+            f"**{f'{s.reminder_lead_minutes} min before' if s.reminder_lead_minutes else 'none'}**",
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 
