@@ -99,6 +99,7 @@ class DiscordPoster:
         return thread.id
 
     async def chat_finished(self, chat: ChatRecord, steps: list[StepRecord]) -> None:
+        await self._end_event(chat)
         settings = self.bot.store.server_settings(chat.guild_id)
         if not settings.archive_threads:
             return
@@ -110,4 +111,20 @@ class DiscordPoster:
                 await thread.edit(archived=True, locked=True, reason="tweetchat ended")  # type: ignore[union-attr]
             except discord.HTTPException as exc:
                 log.warning("chat %s: could not archive thread %s: %s", chat.id, step.thread_id, exc)
+
+    async def _end_event(self, chat: ChatRecord) -> None:
+        """Mark the chat's Scheduled Event as over (it may never have been started)."""
+        record = self.bot.store.chat(chat.guild_id, chat.id)
+        guild = self.bot.get_guild(chat.guild_id)
+        if not record.scheduled_event_id or guild is None:
+            return
+        try:
+            event = await guild.fetch_scheduled_event(record.scheduled_event_id)
+            if event.status is discord.EventStatus.active:
+                await event.end()
+            elif event.status is discord.EventStatus.scheduled:
+                await event.start()
+                await event.end()
+        except discord.HTTPException as exc:
+            log.warning("chat %s: scheduled event not ended: %s", chat.id, exc)
 

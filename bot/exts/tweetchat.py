@@ -338,12 +338,29 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         log.info("%s (%s) ran %s on chat %s in guild %s", interaction.user, interaction.user.id,
                  name, outcome.chat.id, interaction.guild_id)
         await interaction.response.send_message(f"✅ {outcome.message}", ephemeral=True)
-        if name == "cancel" and outcome.chat.scheduled_event_id:
-            try:
-                event = await interaction.guild.fetch_scheduled_event(outcome.chat.scheduled_event_id)
+        await self._sync_event(interaction.guild, outcome.chat, name)
+
+    async def _sync_event(self, guild: discord.Guild, chat: ChatRecord, operation: str) -> None:
+        """Keep the chat's Discord Scheduled Event in step with the ledger (best effort)."""
+        if not chat.scheduled_event_id:
+            return
+        steps = self.bot.store.steps(chat.guild_id, chat.id)
+        try:
+            event = await guild.fetch_scheduled_event(chat.scheduled_event_id)
+            if operation == "cancel":
                 await event.cancel()
-            except discord.HTTPException as exc:
-                log.warning("could not cancel scheduled event: %s", exc)
+            elif operation == "start" and event.status is discord.EventStatus.scheduled:
+                await event.start()
+            elif operation in ("extend", "resume", "skip", "stop"):
+                if event.status is discord.EventStatus.scheduled:
+                    intro = next(s for s in steps if s.kind.value == "intro")
+                    await event.edit(start_time=intro.due_at, end_time=steps[-1].due_at)
+                elif event.status is discord.EventStatus.active:
+                    end = max(steps[-1].due_at, self.bot.now())
+                    if end > event.start_time:  # Discord refuses an end before the start
+                        await event.edit(end_time=end)
+        except discord.HTTPException as exc:
+            log.warning("chat %s: scheduled event not updated after %s: %s", chat.id, operation, exc)
 
     @app_commands.command(name="start", description="Start a scheduled chat now")
     @app_commands.autocomplete(chat=_active_chat_choices)

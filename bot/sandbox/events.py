@@ -6,6 +6,8 @@ and the GUILD_SCHEDULED_EVENT_* dispatches, with the documented field validation
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 from typing import Any
 
@@ -84,7 +86,10 @@ class ScheduledEvents:
             if status != event.status and status not in TRANSITIONS.get(event.status, set()):
                 raise errors.field_error("status", "GUILD_SCHEDULED_EVENT_INVALID_STATUS_TRANSITION",
                                          "Invalid status transition.")
-        self._apply(event, body, creating=False)
+        # Validate on a copy: a refused request must change nothing.
+        candidate = dataclasses.replace(event)
+        self._apply(candidate, body, creating=False)
+        event.__dict__.update(candidate.__dict__)
         if "status" in body and body["status"] is not None:
             event.status = int(body["status"])
         self._announce("GUILD_SCHEDULED_EVENT_UPDATE", event)

@@ -117,7 +117,11 @@ async def test_running_a_chat_with_the_control_commands(sandbox, bot):
         handle = await sb.moderator.invoke(f"tweetchat {command}", {"chat": chat.id, **extra})
         return (await handle.message()).content
 
-    assert "can't" not in await run("extend", minutes=10)
+    event_id = await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).scheduled_event_id)
+    before = sb.scheduled_events.get(sb.guild_id, event_id).scheduled_start_time
+    assert "Extended" in await run("extend", minutes=10)
+    await eventually(lambda: sb.scheduled_events.get(sb.guild_id, event_id).scheduled_start_time
+                     - before == timedelta(minutes=10))
     assert "only a running chat can be paused" in await run("pause")
     assert "Starting" in await run("start")
     await eventually(lambda: any(m.embeds and m.embeds[0]["title"].startswith("50 shades")
@@ -130,8 +134,11 @@ async def test_running_a_chat_with_the_control_commands(sandbox, bot):
     status = await (await sb.moderator.invoke("tweetchat status")).message()
     assert "running" in text_of(status) and "next: question Q2" in text_of(status)
     assert "use stop" in await run("cancel")
+    event_id = bot.store.chat(sb.guild_id, chat.id).scheduled_event_id
+    assert sb.scheduled_events.get(sb.guild_id, event_id).status == 2  # ACTIVE since /start
     assert "Wrapping up" in await run("stop")
     await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).state is ChatState.FINISHED)
+    await eventually(lambda: sb.scheduled_events.get(sb.guild_id, event_id).status == 3)  # COMPLETED
     actions = [a["action"] for a in bot.store.audit_log(sb.guild_id, limit=20)]
     for action in ("scheduled", "extended", "started now", "skipped ahead", "paused", "resumed",
                    "stopped early"):

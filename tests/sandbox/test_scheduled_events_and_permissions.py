@@ -127,3 +127,17 @@ async def test_moderator_may_delete_others_messages_plain_member_may_not(sandbox
     deleted = client.wait_for("raw_message_delete", timeout=TIMEOUT)
     await sandbox.moderator.delete(stored)
     assert (await deleted).message_id == message.id
+
+
+async def test_a_refused_event_edit_changes_nothing(sandbox, client):
+    guild = client.get_guild(sandbox.guild_id)
+    event = await guild.create_scheduled_event(
+        name="Chat", start_time=soon(60), end_time=soon(120), entity_type=discord.EntityType.external,
+        location="#tweetchat", privacy_level=discord.PrivacyLevel.guild_only,
+    )
+    with pytest.raises(discord.HTTPException) as info:
+        await event.edit(name="Renamed", end_time=soon(30))  # ends before it starts
+    assert info.value.code == 50035 and "scheduled_end_time" in info.value.text
+    again = await guild.fetch_scheduled_event(event.id)
+    assert again.name == "Chat" and abs(again.end_time - soon(120)) < dt.timedelta(seconds=5)
+    assert (await again.start()).status is discord.EventStatus.active
