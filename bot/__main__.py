@@ -33,9 +33,23 @@ def _utcnow() -> datetime:
 
 
 def cmd_check(args: argparse.Namespace, now: Now) -> int:
-    """Validate chat files; exit 2 if any is invalid. Writes nothing."""
+    """Validate chat files and the guidance knowledge file; exit 2 if any is invalid.
+    Writes nothing."""
+    from bot.guidance import KnowledgeFileError, load_knowledge, looks_like_knowledge
+
     status = EXIT_OK
     for path in args.files:
+        if looks_like_knowledge(path):
+            try:
+                kb = load_knowledge(path)
+            except KnowledgeFileError as exc:
+                print(f"{path}: INVALID", file=sys.stderr)
+                print(str(exc), file=sys.stderr)
+                status = EXIT_INVALID
+                continue
+            print(f"{path}: OK: {len(kb.entries)} guidance entries, "
+                  f"{sum(len(e.sources) for e in kb.entries)} sources")
+            continue
         try:
             definition = load_chat_file(path)
         except ChatFileError as exc:
@@ -108,6 +122,50 @@ def cmd_plan(args: argparse.Namespace, now: Now) -> int:
         local = s.due.astimezone(zone)
         print(f"  {s.label:<16} {local:%a %d %b %H:%M} {local.tzname():<11} "
               f"{s.due:%a %d %b %H:%M}  +{s.offset.total_seconds() / 60:g} min")
+    return EXIT_OK
+
+
+# -- guidance ----------------------------------------------------------------------------
+
+
+def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
+    """Answer a question from the guidance knowledge file, with sources."""
+    from bot.guidance import JURISDICTIONS, GuidanceIndex, KnowledgeFileError, load_knowledge
+
+    if args.jurisdiction and args.jurisdiction.upper() not in JURISDICTIONS:
+        print(f"error: --jurisdiction must be one of {', '.join(JURISDICTIONS)}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        index = GuidanceIndex(load_knowledge(args.file))
+    except KnowledgeFileError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    result = index.search(args.query, top=args.top,
+                          jurisdiction=args.jurisdiction.upper() if args.jurisdiction else None)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if result.abstained:
+        print("No guidance in the file answers that well.")
+        if result.suggestions:
+            print("Did you mean:")
+            for hit in result.suggestions:
+                print(f"  - {hit.entry.title}")
+        return EXIT_OK
+    for rank, hit in enumerate(result.results, 1):
+        e = hit.entry
+        print(f"{rank}. {e.title}  (score {hit.score:.2f}; {', '.join(e.jurisdictions)})")
+        print(f"   {e.answer}")
+        for point in e.do:
+            print(f"   ✓ {point}")
+        for point in e.dont:
+            print(f"   ✗ {point}")
+        if e.differences:
+            print(f"   Where sources differ: {e.differences}")
+        for src in e.sources:
+            print(f"   Source: {src.publisher}, {src.document} ({src.year}) {src.url}")
+        print()
+    print(index.kb.disclaimer)
     return EXIT_OK
 
 
@@ -240,6 +298,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Now], int]]] = {
     "run": ("run the bot on Discord (needs DISCORD_TOKEN)", cmd_run),
     "demo": ("run the seed chat on the local sandbox with scripted members, no token", cmd_demo),
     "check": ("validate chat files (exit 2 if invalid)", cmd_check),
+    "guidance": ("answer a question from the guidance knowledge file, with sources",
+                 cmd_guidance),
     "plan": ("print a chat's steps for a start time, local and UTC", cmd_plan),
     "rehearse": ("run a chat's run of show in the terminal, timings compressed", cmd_rehearse),
     "sandbox": ("run a local Discord-compatible API server for testing (Ctrl-C to stop)",
@@ -263,7 +323,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help=COMMANDS["check"][0],
                            description=cmd_check.__doc__)
-    check.add_argument("files", nargs="+", metavar="FILE", help="chat file(s) to check")
+    check.add_argument("files", nargs="+", metavar="FILE",
+                       help="chat file(s) or the guidance knowledge file to check")
+
+    guidance = sub.add_parser("guidance", help=COMMANDS["guidance"][0],
+                              description=cmd_guidance.__doc__)
+    guidance.add_argument("query", help="the question, in your own words")
+    guidance.add_argument("--top", type=int, default=3, help="how many entries (default 3)")
+    guidance.add_argument("--jurisdiction", help="UK, IE, AU, NZ, US, CA or INTL")
+    guidance.add_argument("--json", action="store_true", help="print JSON")
+    guidance.add_argument("--file", default=str(Path(__file__).resolve().parent.parent / "data" /
+                                                "guidance.toml"), help="knowledge file")
 
     plan = sub.add_parser("plan", help=COMMANDS["plan"][0], description=cmd_plan.__doc__)
     plan.add_argument("file", metavar="FILE", help="chat file")

@@ -86,6 +86,15 @@ class KnowledgeFileError(ValueError):
                          + "\n".join(f"  {p}" for p in problems))
 
 
+def looks_like_knowledge(path: str | Path) -> bool:
+    """Whether a file is a knowledge file (has [[entries]]) rather than a chat file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"^\s*\[\[entries\]\]", text, re.MULTILINE) is not None
+
+
 def load_knowledge(path: str | Path) -> KnowledgeBase:
     """Read and validate a knowledge file.
 

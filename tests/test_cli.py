@@ -72,3 +72,28 @@ def test_rehearse_runs_the_seed_chat_through_the_dispatcher(tmp_path):
     assert "9 of 9 steps posted" in result.stdout
     assert result.stdout.count("Q3 of 6") == 1
     assert "thread opened: “Q6 · Our shared digital responsibility”" in result.stdout
+
+
+def test_check_validates_the_guidance_file(tmp_path, capsys):
+    assert main(["check", str(ROOT / "data" / "guidance.toml")], now=NOW) == 0
+    assert "guidance entries" in capsys.readouterr().out
+    broken = tmp_path / "guidance.toml"
+    broken.write_text('[meta]\ntitle = "t"\n[[entries]]\nid = "Bad Id"\n')
+    assert main(["check", str(broken)], now=NOW) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "meta.disclaimer" in err and "entries[0]" in err and ".id:" in err
+
+
+def test_guidance_json_has_the_documented_shape(capsys):
+    assert main(["guidance", "a patient sent me a friend request", "--json", "--top", "2"], now=NOW) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"query", "abstained", "results", "suggestions"}
+    assert out["abstained"] is False and len(out["results"]) == 2
+    first = out["results"][0]
+    assert {"id", "title", "score", "answer", "points", "sources"} <= set(first)
+    assert {"publisher", "title", "year", "url"} <= set(first["sources"][0])
+
+
+def test_guidance_says_when_it_has_nothing(capsys):
+    assert main(["guidance", "recipe for banana bread"], now=NOW) == 0
+    assert "No guidance in the file answers that well." in capsys.readouterr().out
