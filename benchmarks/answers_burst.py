@@ -35,9 +35,9 @@ from bot.app import TweetchatBot, point_at  # noqa: E402
 from bot.chats import load_chat_file  # noqa: E402
 from bot.config import Secret, Settings  # noqa: E402
 from bot.control import Preview  # noqa: E402
-from bot.demo import SEED, compress  # noqa: E402
+from bot.demo import SEED  # noqa: E402
 from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
-from bot.timeline import ResolvedStart, build_timeline  # noqa: E402
+from bot.timeline import ResolvedStart, build_timeline, compressed  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -57,7 +57,7 @@ async def measure(count: int, speed: float, slice_: int) -> dict:
         runner = asyncio.create_task(bot.start(sb.bot_token))
         await asyncio.wait_for(bot.ready_once.wait(), 15)
 
-        definition = compress(load_chat_file(SEED), speed)
+        definition = compressed(load_chat_file(SEED), speed)
         start = bot.now() + timedelta(seconds=1)
         preview = Preview(definition, ResolvedStart(start, ZoneInfo("Europe/London")),
                           build_timeline(definition, start))

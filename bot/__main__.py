@@ -175,7 +175,8 @@ def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
 def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     """Run a chat's run of show in the terminal, timings compressed, through the real
     dispatcher and a SQLite ledger."""
-    from bot.rehearsal import TerminalPoster, compress
+    from bot.rehearsal import TerminalPoster
+    from bot.timeline import compressed
     from bot.runner import Dispatcher, SystemClock
     from bot.store import Store
 
@@ -192,7 +193,8 @@ def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     store = Store(db_path)
     clock = SystemClock()
     start = clock.now() + timedelta(seconds=2)
-    steps = compress(build_timeline(definition, start), start, args.speed)
+    definition = compressed(definition, args.speed)
+    steps = build_timeline(definition, start)
     chat = store.create_chat(guild_id=0, channel_id=0, definition=definition, start_at=start,
                              timezone_name=definition.schedule.timezone or "UTC", steps=steps,
                              created_by=None, now=clock.now())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import discord
@@ -134,6 +134,3 @@ class TweetchatBot(commands.AutoShardedBot):
             self.store.close()
         log.info("closed cleanly")
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

@@ -9,7 +9,6 @@ counts read back from SQLite and where the database is. No token or set-up neede
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 import sys
 import tempfile
@@ -20,11 +19,11 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import DATA_DIR, TweetchatBot, point_at
-from bot.chats import ChatDefinition, load_chat_file
+from bot.chats import load_chat_file
 from bot.config import Secret, Settings
 from bot.control import Preview
 from bot.runner import SystemClock
-from bot.timeline import ResolvedStart, build_timeline
+from bot.timeline import ResolvedStart, build_timeline, compressed
 
 SEED = DATA_DIR / "chats" / "physiotalk-2016-10-17-professionalism.toml"
 CROWD = ("naomi", "janet", "emma", "aisha", "ben", "chloe", "dev", "ella", "finn", "grace",
@@ -46,19 +45,6 @@ THOUGHTS = {
     6: ("mentor students on how to post well", "share good practice openly",
         "each of us sets the tone in our own replies", "leaders should show what good looks like"),
 }
-
-
-def compress(definition: ChatDefinition, speed: float) -> ChatDefinition:
-    """The same chat with every timing divided by `speed` (built in code, so the file
-    limits on intervals do not apply; a demo is not a real chat)."""
-    s = definition.schedule
-    return dataclasses.replace(definition, schedule=dataclasses.replace(
-        s,
-        first_question_after_minutes=s.first_question_after_minutes / speed,
-        interval_minutes=s.interval_minutes / speed,
-        wrap_up_after_minutes=(s.wrap_up_after_minutes or s.interval_minutes) / speed,
-        late_grace_seconds=5,
-    ))
 
 
 class Crowd:
@@ -135,7 +121,7 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
         out.write(f"[{time.monotonic() - started:5.1f}s] {text}\n")
         out.flush()
 
-    definition = compress(load_chat_file(SEED), speed)
+    definition = compressed(load_chat_file(SEED), speed)
     config = SandboxConfig(moderators=("maya",), members=CROWD, heartbeat_interval_ms=10_000)
     async with Sandbox(config) as sb:
         say(f"sandbox up at {sb.api_base} with #tweetchat and {len(CROWD)} members")

@@ -460,6 +460,10 @@ class Term:
         return "(" + " OR ".join(f'"{f}"' for f in self.forms()) + ")"
 
 
+def _flat(text: str) -> str:
+    return f" {' '.join(_WORD.findall(text.replace('-', ' ')))} "
+
+
 def _alternatives(key: str) -> tuple[str, ...]:
     return tuple(" ".join(words(alt)) for alt in SYNONYMS[key].split("|") if words(alt))
 
@@ -512,6 +516,7 @@ ABSTAIN_BELOW = 0.42  # coverage under which we do not answer (tuned on the dev 
 CORRECTED_WEIGHT = 0.8  # a word we had to correct counts for a little less
 WEAK_MATCH = 0.5  # a word found only in an entry's answer or points counts for half
 UNKNOWN_WEIGHT = 2.0  # weight of a query word that no entry contains
+MATCH_CACHE_SIZE = 20_000  # FTS lookups remembered per index
 MIN_EVIDENCE = 2.5  # one common word ("chat", "post") is not enough to answer on
 
 
@@ -550,11 +555,12 @@ class GuidanceIndex:
         """The query's content words, each with its synonyms or spelling correction."""
         text = " " + " ".join(query.lower().replace("’", "'").replace("'", "").split()) + " "
         out: list[Term] = []
+        flat = _flat(text)  # the same words with hyphens as spaces: "group-chat" finds "group chat"
         for phrase in _PHRASES:
-            if f" {phrase} " in f" {' '.join(_WORD.findall(text.replace('-', ' ')))} " or \
-                    f" {phrase} " in text:
+            if f" {phrase} " in flat or f" {phrase} " in text:
                 out.append(Term(" ".join(words(phrase)), _alternatives(phrase)))
                 text = text.replace(f" {phrase} ", " ").replace(phrase, " ")
+                flat = _flat(text)
         seen = {t.word for t in out}
         for w in words(text):
             if w in STOPWORDS or w in seen or (len(w) < 2 and w not in SYNONYMS):
@@ -579,6 +585,8 @@ class GuidanceIndex:
         """Row ids of entries containing the term (strong: in title, phrasings or topic)."""
         expr = ("{title phrasings topic} : " if strong else "") + term.fts()
         if expr not in self._df_cache:
+            if len(self._df_cache) >= MATCH_CACHE_SIZE:  # a long-running bot sees endless words
+                self._df_cache.clear()
             self._df_cache[expr] = frozenset(
                 r[0] for r in self.db.execute(
                     "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?", [expr]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from bot import discord_limits as limits
 from bot.chats import ChatDefinition, Question
@@ -155,9 +155,9 @@ def intro_post(
     embed = _embed(definition.title, description, marker, definition.hashtag, bool(due))
     fields = []
     if definition.hosts:
-        fields.append({"name": "Hosts", "value": _join(definition.hosts), "inline": True})
+        fields.append({"name": "Hosts", "value": "\n".join(definition.hosts), "inline": True})
     if definition.guests:
-        fields.append({"name": "Guests", "value": _join(definition.guests), "inline": True})
+        fields.append({"name": "Guests", "value": "\n".join(definition.guests), "inline": True})
     if starts is not None:
         fields.append({"name": "Starts", "value": timestamp(starts), "inline": True})
     if definition.reading:
@@ -220,10 +220,6 @@ def _counts_field(definition: ChatDefinition, counts: ChatCounts) -> dict[str, A
         f"member{'s' if counts.participants != 1 else ''}**"
     )
     return {"name": "Answers", "value": "\n".join(lines), "inline": False}
-
-
-def _join(names: Iterable[str]) -> str:
-    return "\n".join(names)
 
 
 def oversize_problems(definition: ChatDefinition) -> list[tuple[tuple, str]]:

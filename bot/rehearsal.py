@@ -6,7 +6,6 @@ compressed; it exercises the same ledger, catch-up and rendering code as the bot
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import sys
 import textwrap
@@ -63,12 +62,4 @@ class TerminalPoster:
             self.out.write(f"│ ▸ {f['name']}: {f['value'].replace(chr(10), ' / ')}\n")
         self.out.write(f"└─ {e['footer']['text']}\n")
         self.out.flush()
-
-
-def compress(steps, start: datetime, speed: float):
-    """The same steps with their offsets divided by `speed`, from `start`."""
-    return [
-        dataclasses.replace(s, offset=s.offset / speed, due=start + s.offset / speed)
-        for s in steps
-    ]
 

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from bot import posts
 from bot.chats import CatchUp, ChatDefinition
-from bot.store import ChatRecord, ChatState, DueStep, StepRecord, StepState, Store
+from bot.store import ChatRecord, ChatState, DueStep, StepRecord, Store
 from bot.timeline import StepKind, step_label
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -739,9 +739,6 @@ class Store:
 
     def _update(self, sql: str, params: list) -> int:
         return self.db.execute(sql, params).rowcount
-
-    def iter_tables(self) -> Iterator[str]:
-        return iter(self.db.table_names())
 
 
 def _chat(r: dict) -> ChatRecord:

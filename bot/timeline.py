@@ -8,6 +8,7 @@ jumps back an hour in between). Start times are wall-clock times in an IANA zone
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -117,6 +118,19 @@ def build_timeline(definition: ChatDefinition, start: datetime,
         offset = timedelta(minutes=minutes)
         steps.append(PlannedStep(seq, kind, number, offset, start_utc + offset))
     return steps
+
+
+def compressed(definition: ChatDefinition, speed: float) -> ChatDefinition:
+    """The same chat with every timing divided by `speed`, for rehearsals and demos.
+    Built in code, so the chat file's bounds on intervals do not apply."""
+    s = definition.schedule
+    return dataclasses.replace(definition, schedule=dataclasses.replace(
+        s,
+        first_question_after_minutes=s.first_question_after_minutes / speed,
+        interval_minutes=s.interval_minutes / speed,
+        wrap_up_after_minutes=(s.wrap_up_after_minutes or s.interval_minutes) / speed,
+        late_grace_seconds=5,
+    ))
 
 
 class StartTimeError(ValueError):

@@ -113,6 +113,7 @@ class Answers(commands.Cog):
         if opened is None:
             return 0
         places = [s.thread_id for s in steps if s.thread_id] + [chat.channel_id]
+        present: dict[int, set[int]] = {}  # channel read -> member messages still there
         for channel_id in places:
             channel = self.bot.get_channel(channel_id)
             if channel is None:
@@ -121,18 +122,19 @@ class Answers(commands.Cog):
                 except discord.NotFound:
                     continue
             after = opened - timedelta(seconds=1) if channel_id == chat.channel_id else None
-            present: set[int] = set()
+            present[channel_id] = set()
             async for message in channel.history(limit=None, after=after, oldest_first=True):
                 event = seen(message)
                 if event is not None and not event.author_is_bot:
-                    present.add(message.id)
+                    present[channel_id].add(message.id)
                     self.bot.writer.submit(event)
                     read += 1
-            await self.bot.writer.flush()
-            for answer in self.bot.store.answers(chat.guild_id, chat.id):
-                if answer["channel_id"] == channel_id and answer["message_id"] not in present:
-                    self.bot.writer.submit(MessageDeleted(chat.guild_id, answer["message_id"],
-                                                          self.bot.now()))
+        # Stored answers gone from a channel we could read were deleted meanwhile.
+        for answer in self.bot.store.answers(chat.guild_id, chat.id):
+            still_there = present.get(answer["channel_id"])
+            if still_there is not None and answer["message_id"] not in still_there:
+                self.bot.writer.submit(MessageDeleted(chat.guild_id, answer["message_id"],
+                                                      self.bot.now()))
         return read
 
 

@@ -137,7 +137,7 @@ class NewChatModal(discord.ui.Modal, title="New tweetchat"):
             await interaction.response.send_message(f"⚠️ The chat was not saved: {exc}", ephemeral=True)
             return
         bot = self.cog.bot
-        chat_id = bot.store.save_chat(interaction.guild_id, definition,
+        bot.store.save_chat(interaction.guild_id, definition,
                                       created_by=interaction.user.id, now=bot.now())
         bot.store.audit(interaction.guild_id, "chat saved", at=bot.now(),
                         actor_id=interaction.user.id, detail=definition.title)

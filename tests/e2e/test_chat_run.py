@@ -8,10 +8,9 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.control import Preview
-from bot.demo import compress
 from bot.sandbox.ratelimit import RateLimits, Rule
-from bot.store import ChatState, StepState, Store
-from bot.timeline import ResolvedStart, build_timeline
+from bot.store import ChatState, StepState
+from bot.timeline import ResolvedStart, build_timeline, compressed
 from seed import SEED_CHAT
 from e2e.conftest import CROWD, eventually, running_bot
 
@@ -22,7 +21,7 @@ TOLERANCE = timedelta(seconds=1.5)  # how late a post may be on the sandbox
 
 
 def schedule_now(bot, sb, speed=SPEED, delay=1.0):
-    definition = compress(load_chat_file(SEED_CHAT), speed)
+    definition = compressed(load_chat_file(SEED_CHAT), speed)
     start = bot.now() + timedelta(seconds=delay)
     preview = Preview(definition, ResolvedStart(start, ZoneInfo("Europe/London")),
                       build_timeline(definition, start))
