@@ -89,7 +89,7 @@ class Interactions:
             key = (command["name"], command["type"])
             if key in seen:
                 raise errors.field_error(
-                    f"{index}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Application command names must be unique"
+                    f"{index}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"
                 )
             seen.add(key)
             old = previous.get(key)

@@ -9,7 +9,7 @@ import io
 import discord
 import pytest
 from discord import app_commands
-from sandbox_clients import TIMEOUT, connected
+from sandbox_clients import connected
 
 from bot.sandbox import CommandRefused, NoResponse, SandboxConfig
 
