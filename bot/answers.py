@@ -229,9 +229,12 @@ class AnswerWriter:
                                           recorded_at=recorded, attachments=event.attachments):
                     self.stats.edits += 1
         elif isinstance(event, MessageEdited):
-            if self.store.edit_answer(event.guild_id, event.message_id, content=event.content,
-                                      edited_at=event.edited_at, recorded_at=recorded,
-                                      attachments=event.attachments):
+            author = self.store.answer_author(event.guild_id, event.message_id)
+            if author is None or self.opted_out(event.guild_id, author):
+                self.stats.ignored += 1  # not an answer, or its author opted out since
+            elif self.store.edit_answer(event.guild_id, event.message_id, content=event.content,
+                                        edited_at=event.edited_at, recorded_at=recorded,
+                                        attachments=event.attachments):
                 self.stats.edits += 1
         else:
             if self.store.withdraw_answer(event.guild_id, event.message_id, event.deleted_at):

@@ -86,7 +86,7 @@ class TweetchatBot(commands.AutoShardedBot):
         from bot.exts.poster import DiscordPoster
 
         self.store = Store(self.settings.database)
-        self.writer = AnswerWriter(self.store, self.now)
+        self.writer = AnswerWriter(self.store, self.now, opted_out=self.store.is_opted_out)
         self.writer.start()
         self.dispatcher = Dispatcher(self.store, DiscordPoster(self), self.clock)
         self.control = ChatControl(self.store, self.now, self.dispatcher.wake)

@@ -129,6 +129,8 @@ class ServerSettings:
     catch_up: str | None = None  # overrides the chat file's policy when set
     reminder_lead_minutes: int = 30
     archive_threads: bool = True
+    retention_days: int | None = None  # answers older than this are purged; None: kept
+    share_record: bool = False  # the wrap-up carries the statistics, chart and transcript
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,6 +279,25 @@ def m003_saved_chats(db: sqlite_utils.Database) -> None:
     db["saved_chats"].create_index(["guild_id", "title"])
 
 
+@migrations()
+def m004_privacy(db: sqlite_utils.Database) -> None:
+    # Members who asked that their messages not be stored (/mydata optout).
+    db["optouts"].create({"guild_id": int, "user_id": int, "at": str},
+                         pk=("guild_id", "user_id"), not_null={"at"})
+    # What is left of erased answers (a member's /mydata delete, or retention): counts
+    # with no one's id, so a chat's statistics still add up.
+    db["erased_tallies"].create(
+        {"id": int, "guild_id": int, "chat_id": int, "question": int, "answers": int,
+         "participants": int, "reason": str, "at": str},
+        pk="id", foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "chat_id", "question", "answers", "participants", "reason", "at"},
+    )
+    db["erased_tallies"].create_index(["guild_id", "chat_id"])
+    db["servers"].add_column("retention_days", int)
+    db["servers"].add_column("share_record", int, not_null_default=0)
+    db["answers"].create_index(["guild_id", "created_at"])
+
+
 class StoreError(Exception):
     """A request the store cannot carry out (unknown chat, wrong server...)."""
 
@@ -319,18 +340,20 @@ class Store:
         return ServerSettings(
             guild_id=r["guild_id"], timezone=r["timezone"], host_role_id=r["host_role_id"],
             catch_up=r["catch_up"], reminder_lead_minutes=r["reminder_lead_minutes"],
-            archive_threads=bool(r["archive_threads"]),
+            archive_threads=bool(r["archive_threads"]), retention_days=r["retention_days"],
+            share_record=bool(r["share_record"]),
         )
 
     def update_server_settings(self, guild_id: int, now: datetime, **changes: Any) -> ServerSettings:
         """Change some of a server's settings; unknown names raise StoreError."""
         allowed = {"timezone", "host_role_id", "catch_up", "reminder_lead_minutes",
-                   "archive_threads"}
+                   "archive_threads", "retention_days", "share_record"}
         unknown = set(changes) - allowed
         if unknown:
             raise StoreError(f"unknown server settings: {', '.join(sorted(unknown))}")
         current = self.server_settings(guild_id).__dict__ | changes
-        current["archive_threads"] = int(bool(current["archive_threads"]))
+        for flag in ("archive_threads", "share_record"):
+            current[flag] = int(bool(current[flag]))
         self.db["servers"].upsert({**current, "updated_at": to_db(now)}, pk="guild_id")
         return self.server_settings(guild_id)
 
@@ -674,6 +697,12 @@ class Store:
         rows[0]["attachments"] = json.loads(rows[0]["attachments"])
         return rows[0]
 
+    def answer_author(self, guild_id: int, message_id: int) -> int | None:
+        """The author of a stored answer, or None if the message is not one."""
+        row = self.db.execute("SELECT author_id FROM answers WHERE guild_id = ? AND message_id = ?",
+                              [guild_id, message_id]).fetchone()
+        return row[0] if row else None
+
     def answers(self, guild_id: int, chat_id: int, *, include_withdrawn: bool = False) -> list[dict]:
         """A chat's answers as plain rows, by question then time."""
         sql = "SELECT * FROM answers WHERE guild_id = ? AND chat_id = ?"
@@ -713,6 +742,115 @@ class Store:
             "AND deleted_at IS NULL",
             [guild_id, chat_id],
         ).fetchone()[0]
+
+    # -- members' data ---------------------------------------------------------------------
+
+    def set_opted_out(self, guild_id: int, user_id: int, opted_out: bool, now: datetime) -> bool:
+        """Record that a member does (or no longer does) want their messages stored in
+        this server. Returns whether anything changed."""
+        if opted_out:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO optouts (guild_id, user_id, at) VALUES (?, ?, ?)",
+                [guild_id, user_id, to_db(now)])
+        else:
+            cursor = self.db.execute(
+                "DELETE FROM optouts WHERE guild_id = ? AND user_id = ?", [guild_id, user_id])
+        return cursor.rowcount == 1
+
+    def is_opted_out(self, guild_id: int, user_id: int) -> bool:
+        """Whether a member asked that nothing of theirs be stored in this server."""
+        return self.db.execute(
+            "SELECT 1 FROM optouts WHERE guild_id = ? AND user_id = ?", [guild_id, user_id]
+        ).fetchone() is not None
+
+    def opted_out_members(self, guild_id: int) -> set[int]:
+        """Ids of a server's opted-out members (left out of transcripts)."""
+        return {r[0] for r in self.db.execute(
+            "SELECT user_id FROM optouts WHERE guild_id = ?", [guild_id])}
+
+    def member_data(self, guild_id: int, user_id: int) -> dict[str, Any]:
+        """Everything stored about one member in one server, as plain data: their
+        answers (each with its revisions), their opt-out, chats they scheduled or saved,
+        and the audit lines of what they did."""
+        answers = []
+        for r in self.db.query(
+            "SELECT answers.*, chats.title AS chat_title FROM answers JOIN chats "
+            "ON chats.id = answers.chat_id WHERE answers.guild_id = ? AND author_id = ? "
+            "ORDER BY answers.created_at, message_id", [guild_id, user_id]):
+            r["attachments"] = json.loads(r["attachments"])
+            r["revisions"] = self.revisions(guild_id, r["message_id"])
+            answers.append(r)
+        optout = self.db.execute("SELECT at FROM optouts WHERE guild_id = ? AND user_id = ?",
+                                 [guild_id, user_id]).fetchone()
+        return {
+            "server_id": guild_id,
+            "member_id": user_id,
+            "opted_out_since": optout[0] if optout else None,
+            "answers": answers,
+            "chats_scheduled": list(self.db.query(
+                "SELECT id, title, start_at, state FROM chats WHERE guild_id = ? AND created_by = ? "
+                "ORDER BY id", [guild_id, user_id])),
+            "chats_saved": list(self.db.query(
+                "SELECT id, title, created_at FROM saved_chats WHERE guild_id = ? "
+                "AND created_by = ? ORDER BY id", [guild_id, user_id])),
+            "audit_log": list(self.db.query(
+                "SELECT at, action, chat_id, detail FROM audit_log WHERE guild_id = ? "
+                "AND actor_id = ? ORDER BY id", [guild_id, user_id])),
+        }
+
+    def erase_member(self, guild_id: int, user_id: int, now: datetime) -> dict[str, int]:
+        """Remove everything stored about a member in one server, in one transaction:
+        their answers and revisions (kept only as anonymous counts), their opt-out, and
+        their id wherever it marks who did something. Other servers are untouched.
+        Returns how many rows of each kind went."""
+        with self.db.atomic():
+            where = "guild_id = ? AND author_id = ?"
+            erased = self._erase_answers(where, [guild_id, user_id], "member request", now)
+            erased["optouts"] = self.db.execute(
+                "DELETE FROM optouts WHERE guild_id = ? AND user_id = ?",
+                [guild_id, user_id]).rowcount
+            for table, column in (("chats", "created_by"), ("saved_chats", "created_by"),
+                                  ("audit_log", "actor_id")):
+                erased[table] = self.db.execute(
+                    f"UPDATE {table} SET {column} = NULL WHERE guild_id = ? AND {column} = ?",
+                    [guild_id, user_id]).rowcount
+        return erased
+
+    def purge_answers_before(self, guild_id: int, cutoff: datetime, now: datetime) -> dict[str, int]:
+        """Retention: remove a server's answers (and revisions) created before `cutoff`,
+        keeping anonymous counts. Returns how many rows of each kind went."""
+        with self.db.atomic():
+            return self._erase_answers("guild_id = ? AND created_at < ?",
+                                       [guild_id, to_db(cutoff)], "retention", now)
+
+    def servers_with_retention(self) -> list[tuple[int, int]]:
+        """(guild_id, retention_days) of every server that set a retention period."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT guild_id, retention_days FROM servers WHERE retention_days IS NOT NULL")]
+
+    def erased_tallies(self, guild_id: int, chat_id: int) -> dict[int, tuple[int, int]]:
+        """question -> (answers, participants) erased from a chat (anonymous counts)."""
+        return {
+            r[0]: (r[1], r[2]) for r in self.db.execute(
+                "SELECT question, SUM(answers), SUM(participants) FROM erased_tallies "
+                "WHERE guild_id = ? AND chat_id = ? GROUP BY question", [guild_id, chat_id])
+        }
+
+    def _erase_answers(self, where: str, params: list, reason: str, now: datetime) -> dict[str, int]:
+        """Delete the answers matching `where` (on the answers table) with their
+        revisions, tallying the visible ones per chat and question first. Call inside a
+        transaction."""
+        self.db.execute(
+            "INSERT INTO erased_tallies (guild_id, chat_id, question, answers, participants, "
+            "reason, at) SELECT guild_id, chat_id, question, COUNT(*), COUNT(DISTINCT author_id), "
+            f"?, ? FROM answers WHERE {where} AND deleted_at IS NULL "
+            "GROUP BY guild_id, chat_id, question",
+            [reason, to_db(now), *params])
+        revisions = self.db.execute(
+            "DELETE FROM answer_revisions WHERE message_id IN "
+            f"(SELECT message_id FROM answers WHERE {where})", params).rowcount
+        answers = self.db.execute(f"DELETE FROM answers WHERE {where}", params).rowcount
+        return {"answers": answers, "revisions": revisions}
 
     # -- audit -------------------------------------------------------------------------------
 
