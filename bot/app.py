@@ -24,12 +24,13 @@ from discord.ext import commands
 from bot.answers import AnswerWriter
 from bot.config import Settings
 from bot.control import ChatControl
+from bot.guidance import GuidanceLibrary
 from bot.runner import Dispatcher, SystemClock
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat")
+EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -58,7 +59,8 @@ class TweetchatBot(commands.AutoShardedBot):
         """
         :param settings: validated settings.
         :param clock: the clock for the dispatcher (default: the system clock).
-        :param data_dir: where chat files (``chats/``) are found.
+        :param data_dir: where chat files (``chats/``) and the guidance knowledge file
+            (``guidance.toml``) are found.
         :param options: passed to discord.py (e.g. ``guild_ready_timeout`` in tests).
         """
         super().__init__(
@@ -76,6 +78,7 @@ class TweetchatBot(commands.AutoShardedBot):
         self.dispatcher: Dispatcher | None = None
         self.writer: AnswerWriter | None = None
         self.control: ChatControl | None = None
+        self.guidance: GuidanceLibrary | None = None
         self._dispatch_task: asyncio.Task | None = None
         self.ready_once = asyncio.Event()
 
@@ -85,6 +88,8 @@ class TweetchatBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         from bot.exts.poster import DiscordPoster
 
+        # An invalid knowledge file stops the start here, with every problem named.
+        self.guidance = GuidanceLibrary(self.data_dir / "guidance.toml")
         self.store = Store(self.settings.database)
         self.writer = AnswerWriter(self.store, self.now, opted_out=self.store.is_opted_out)
         self.writer.start()

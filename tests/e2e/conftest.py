@@ -37,12 +37,13 @@ def settings_for(sb: Sandbox, db: Path) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(sb: Sandbox, db: Path) -> AsyncIterator[TweetchatBot]:
-    """The bot, logged in and ready; closed cleanly afterwards."""
+async def running_bot(sb: Sandbox, db: Path, **options) -> AsyncIterator[TweetchatBot]:
+    """The bot, logged in and ready; closed cleanly afterwards. `options` go to
+    TweetchatBot (e.g. ``data_dir``)."""
     settings = settings_for(sb, db)
     point_at(settings)
     # discord.py otherwise waits 2 s after READY for more servers.
-    bot = TweetchatBot(settings, guild_ready_timeout=0.1)
+    bot = TweetchatBot(settings, guild_ready_timeout=0.1, **options)
     task = asyncio.create_task(bot.start(sb.bot_token))
     ready = asyncio.create_task(bot.ready_once.wait())
     await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
