@@ -146,7 +146,12 @@ class AnswerWriter:
         self._task: asyncio.Task | None = None
 
     def submit(self, event: AnswerEvent) -> None:
-        """Queue an event; returns at once."""
+        """Queue an event; returns at once. A message from an opted-out member is dropped
+        here, when it arrives, so an opt-in processed before the queue drains does not
+        store it."""
+        if isinstance(event, MessageSeen) and self.opted_out(event.guild_id, event.author_id):
+            self.stats.ignored += 1
+            return
         self._queue.put_nowait(event)
 
     def start(self) -> None:
@@ -210,7 +215,7 @@ class AnswerWriter:
     def _apply(self, event: AnswerEvent, recorded: datetime) -> None:
         if isinstance(event, MessageSeen):
             target = route(self.store, event)
-            if target is None or self.opted_out(event.guild_id, event.author_id):
+            if target is None:
                 self.stats.ignored += 1
                 return
             new = self.store.add_answer(

@@ -30,7 +30,8 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance")
+EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance",
+              "bot.exts.privacy")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 

@@ -21,7 +21,9 @@ from bot.chats import (
     ChatDefinition, ChatFileError, chat_files, chat_from_data, load_chat_file, parse_chat,
 )
 from bot.control import ChatStateError, Preview
+from bot.exts._confirm import ConfirmView
 from bot.posts import COLOUR, timestamp
+from bot.privacy import MAX_RETENTION_DAYS
 from bot.store import ACTIVE_CHAT_STATES, ChatRecord, StepState, StoreError
 from bot.timeline import StartTimeError
 from bot.zones import UnknownTimeZone, resolve_zone, suggest_zones
@@ -41,7 +43,6 @@ NEEDED_PERMISSIONS = {
     "read_message_history": "Read Message History",
 }
 PEOPLE_ERRORS = (ChatStateError, StartTimeError, UnknownTimeZone, StoreError, ChatFileError)
-CONFIRM_SECONDS = 300
 
 
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
@@ -65,33 +66,6 @@ def preview_embed(preview: Preview, channel: discord.abc.GuildChannel) -> discor
         embed.add_field(name="Note", value=preview.start.note, inline=False)
     embed.set_footer(text="Nothing is scheduled until you press Confirm.")
     return embed
-
-
-class ConfirmView(discord.ui.View):
-    """Confirm / Cancel buttons that only the moderator who asked can press."""
-
-    def __init__(self, owner_id: int) -> None:
-        super().__init__(timeout=CONFIRM_SECONDS)
-        self.owner_id = owner_id
-        self.confirmed: bool | None = None
-        self.interaction: discord.Interaction | None = None
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "Only the moderator who ran the command can confirm it.", ephemeral=True)
-            return False
-        return True
-
-    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success, custom_id="tweetchat:confirm")
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.confirmed, self.interaction = True, interaction
-        self.stop()
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="tweetchat:cancel")
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.confirmed, self.interaction = False, interaction
-        self.stop()
 
 
 SAVED = "saved:"  # autocomplete values of chats saved with /tweetchat new
@@ -432,6 +406,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         catch_up="what to do with steps missed while the bot was offline",
         archive_threads="archive and lock question threads when a chat ends",
         reminder_minutes="post a 'starting soon' reminder this many minutes before (0: none)",
+        retention_days="delete stored answers older than this many days (0: keep them)",
+        share_record="post the statistics, chart and transcript after each chat's wrap-up",
     )
     @app_commands.autocomplete(timezone=_zone_choices)
     @app_commands.choices(catch_up=[app_commands.Choice(name="post late, with a note", value="post-late"),
@@ -439,7 +415,9 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     async def config(self, interaction: discord.Interaction, timezone: str | None = None,
                      host_role: discord.Role | None = None, catch_up: str | None = None,
                      archive_threads: bool | None = None,
-                     reminder_minutes: app_commands.Range[int, 0, 1440] | None = None) -> None:
+                     reminder_minutes: app_commands.Range[int, 0, 1440] | None = None,
+                     retention_days: app_commands.Range[int, 0, MAX_RETENTION_DAYS] | None = None,
+                     share_record: bool | None = None) -> None:
         changes = {}
         if timezone is not None:
             changes["timezone"] = resolve_zone(timezone).key
@@ -451,6 +429,10 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             changes["archive_threads"] = archive_threads
         if reminder_minutes is not None:
             changes["reminder_lead_minutes"] = reminder_minutes
+        if retention_days is not None:
+            changes["retention_days"] = retention_days or None
+        if share_record is not None:
+            changes["share_record"] = share_record
         s = self.bot.store.update_server_settings(interaction.guild_id, self.bot.now(), **changes) \
             if changes else self.bot.store.server_settings(interaction.guild_id)
         if changes:
@@ -463,7 +445,9 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             f"{f'<@&{s.host_role_id}>' if s.host_role_id else 'none'} · catch-up: "
             f"**{s.catch_up or 'as each chat file says'}** · archive threads at the end: "
             f"**{'yes' if s.archive_threads else 'no'}** · reminder: "
-            f"**{f'{s.reminder_lead_minutes} min before' if s.reminder_lead_minutes else 'none'}**",
+            f"**{f'{s.reminder_lead_minutes} min before' if s.reminder_lead_minutes else 'none'}**"
+            f" · answers kept: **{f'{s.retention_days} days' if s.retention_days else 'until deleted'}**"
+            f" · record after each chat: **{'posted' if s.share_record else 'on request'}**",
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 

@@ -162,11 +162,19 @@ async def test_config_saves_server_defaults(sandbox, bot):
     sb = sandbox
     handle = await sb.moderator.invoke("tweetchat config", {"timezone": "europe/dublin",
                                                             "catch_up": "skip",
-                                                            "archive_threads": False})
-    assert "Europe/Dublin" in (await handle.message()).content
+                                                            "archive_threads": False,
+                                                            "retention_days": 90,
+                                                            "share_record": True})
+    said = (await handle.message()).content
+    assert "Europe/Dublin" in said and "90 days" in said and "record after each chat: **posted**" in said
     settings = bot.store.server_settings(sb.guild_id)
-    assert (settings.timezone, settings.catch_up, settings.archive_threads) == (
-        "Europe/Dublin", "skip", False)
+    assert (settings.timezone, settings.catch_up, settings.archive_threads, settings.retention_days,
+            settings.share_record) == ("Europe/Dublin", "skip", False, 90, True)
+    handle = await sb.moderator.invoke("tweetchat config", {"retention_days": 0})
+    assert "answers kept: **until deleted**" in (await handle.message()).content
+    assert bot.store.server_settings(sb.guild_id).retention_days is None
+    with pytest.raises(CommandRefused):
+        await sb.moderator.invoke("tweetchat config", {"retention_days": -1})
 
 
 def modal_values(modal: dict, by_label: dict[str, str]) -> dict[str, str]:
