@@ -47,9 +47,14 @@ async def running_bot(sb: Sandbox, db: Path, **options) -> AsyncIterator[Tweetch
     task = asyncio.create_task(bot.start(sb.bot_token))
     ready = asyncio.create_task(bot.ready_once.wait())
     await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()
-    assert ready.done(), "the bot did not become ready on the sandbox"
+    try:
+        if task.done():
+            task.result()
+        assert ready.done(), "the bot did not become ready on the sandbox"
+    except BaseException:
+        ready.cancel()
+        await bot.close()
+        raise
     try:
         yield bot
     finally:

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from bot.guidance import load_knowledge
+from bot.guidance import KnowledgeFileError, load_knowledge
 from bot.sandbox import CommandRefused
 from e2e.conftest import running_bot
 from e2e.test_commands import text_of
@@ -42,8 +42,9 @@ async def test_a_member_gets_a_cited_answer_only_they_see(sandbox, bot):
     assert embed["description"] == entry.answer
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert {"Do", "Sources"} <= set(fields)
+    sources = "\n".join(v for name, v in fields.items() if name.startswith("Sources"))
     for source in entry.sources:
-        assert f"]({source.url})" in fields["Sources"]
+        assert f"]({source.url})" in sources
     assert "not legal advice" in embed["footer"]["text"]
     assert "last reviewed" in embed["footer"]["text"]
     # Next-best matches as buttons, never the entry already shown.
@@ -137,3 +138,13 @@ async def test_a_broken_reload_keeps_the_old_file_and_says_why(sandbox, tmp_path
         assert bot.guidance.kb.entry("responding-to-reviews").title.startswith("Replying")
         actions = [a["action"] for a in bot.store.audit_log(sb.guild_id)]
         assert actions[:2] == ["guidance reloaded", "guidance reload refused"]
+
+
+async def test_the_bot_refuses_to_start_with_a_broken_knowledge_file(sandbox, tmp_path, data_dir):
+    path = data_dir / "guidance.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("[[entries.sources]]", "[[entries.nothing]]", 1),
+                    encoding="utf-8")
+    with pytest.raises(KnowledgeFileError) as info:
+        async with running_bot(sandbox, tmp_path / "t.db", data_dir=data_dir):
+            pass
+    assert "entries[0] (patient-identifiable-information).nothing: unknown key" in str(info.value)
