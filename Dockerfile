@@ -18,7 +18,8 @@ RUN pip install . \
  && chown tweetchat /data
 
 USER tweetchat
-ENV TWEETCHAT_DATABASE=/data/tweetchat.db
+ENV TWEETCHAT_DATABASE=/data/tweetchat.db \
+    TWEETCHAT_DATA_DIR=/app/data
 VOLUME ["/data"]
 ENTRYPOINT ["tweetchat"]
 CMD ["run"]

@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance",
               "bot.exts.privacy")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 def intents() -> discord.Intents:
@@ -61,12 +60,12 @@ class TweetchatBot(commands.AutoShardedBot):
     """The tweetchat bot."""
 
     def __init__(self, settings: Settings, *, clock: SystemClock | None = None,
-                 data_dir: Path = DATA_DIR, **options) -> None:
+                 data_dir: Path | None = None, **options) -> None:
         """
         :param settings: validated settings.
         :param clock: the clock for the dispatcher (default: the system clock).
         :param data_dir: where chat files (``chats/``) and the guidance knowledge file
-            (``guidance.toml``) are found.
+            (``guidance.toml``) are found (default: the settings' data folder).
         :param options: passed to discord.py (e.g. ``guild_ready_timeout`` in tests).
         """
         super().__init__(
@@ -79,7 +78,7 @@ class TweetchatBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.data_dir = data_dir
+        self.data_dir = data_dir or settings.data_dir
         self.store: Store | None = None
         self.dispatcher: Dispatcher | None = None
         self.writer: AnswerWriter | None = None

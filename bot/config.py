@@ -22,6 +22,9 @@ from bot.zones import UnknownTimeZone, resolve_zone
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 DEFAULT_DATABASE = "tweetchat.db"
+# The checkout's data/ (chat files, the guidance knowledge file). An installed copy of the
+# package (the Docker image) has none beside it and sets TWEETCHAT_DATA_DIR instead.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_TIMEZONE = "Europe/London"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -35,6 +38,7 @@ SETTINGS_HELP = {
     "DISCORD_GATEWAY_URL": f"Discord gateway URL (default: {DEFAULT_GATEWAY_URL}).",
     "TWEETCHAT_TIMEZONE": f"Default IANA time zone for new servers (default: {DEFAULT_TIMEZONE}).",
     "TWEETCHAT_LOG_LEVEL": "One of DEBUG, INFO, WARNING, ERROR, CRITICAL (default: INFO).",
+    "TWEETCHAT_DATA_DIR": "Folder with chats/ and guidance.toml (default: the checkout's data/).",
     "TWEETCHAT_DEV_GUILD": "Optional server id: sync slash commands to this one server only "
     "(instant, for development) instead of globally.",
 }
@@ -92,6 +96,15 @@ class Settings:
     default_timezone: str = DEFAULT_TIMEZONE
     log_level: str = "INFO"
     dev_guild_id: int | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+
+    @property
+    def guidance_file(self) -> Path:
+        return self.data_dir / "guidance.toml"
+
+    @property
+    def chats_dir(self) -> Path:
+        return self.data_dir / "chats"
 
     def require_token(self) -> str:
         """The token for logging in; raises ConfigError (without the token) when unset."""
@@ -161,6 +174,11 @@ def load_settings(
     if level not in LOG_LEVELS:
         problems.append(f"TWEETCHAT_LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}.")
 
+    data_dir = Path(values.get("TWEETCHAT_DATA_DIR", "").strip() or DEFAULT_DATA_DIR)
+    if not (data_dir / "guidance.toml").is_file():
+        problems.append(f"TWEETCHAT_DATA_DIR={data_dir}: no guidance.toml there; point it at "
+                        "the project's data/ folder (it holds chats/ and guidance.toml).")
+
     dev_guild: int | None = None
     raw_guild = values.get("TWEETCHAT_DEV_GUILD", "").strip()
     if raw_guild:
@@ -182,6 +200,7 @@ def load_settings(
         default_timezone=tz,
         log_level=level,
         dev_guild_id=dev_guild,
+        data_dir=data_dir,
     )
 
 

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.app import DATA_DIR, TweetchatBot, point_at
+from bot.app import TweetchatBot, point_at
+from bot.config import DEFAULT_DATA_DIR
 from bot.chats import load_chat_file
 from bot.config import Secret, Settings
 from bot.control import Preview
 from bot.runner import SystemClock
 from bot.timeline import ResolvedStart, build_timeline, compressed
 
-SEED = DATA_DIR / "chats" / "physiotalk-2016-10-17-professionalism.toml"
+SEED = DEFAULT_DATA_DIR / "chats" / "physiotalk-2016-10-17-professionalism.toml"
 CROWD = ("naomi", "janet", "emma", "aisha", "ben", "chloe", "dev", "ella", "finn", "grace",
          "harry", "isla", "jack", "kiran", "leah", "mo", "nina", "oli", "priya", "quinn",
          "rosa", "sam", "tariq", "uma")

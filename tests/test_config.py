@@ -16,6 +16,7 @@ def test_defaults_without_any_setting(tmp_path):
     assert settings.api_base_url == "https://discord.com/api/v10"
     assert settings.default_timezone == "Europe/London"
     assert str(settings.database) == "tweetchat.db"
+    assert settings.guidance_file.is_file() and settings.chats_dir.is_dir()
     assert not settings.token
     with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
         settings.require_token()
@@ -51,9 +52,11 @@ def test_every_problem_is_reported_at_once(tmp_path):
             "TWEETCHAT_LOG_LEVEL": "LOUD",
             "TWEETCHAT_DATABASE": str(tmp_path / "no" / "such" / "dir" / "x.db"),
             "TWEETCHAT_DEV_GUILD": "my server",
+            "TWEETCHAT_DATA_DIR": str(tmp_path),
         }, dotenv_path=None)
     problems = info.value.problems
-    assert len(problems) == 6
+    assert len(problems) == 7
+    assert any(p.startswith(f"TWEETCHAT_DATA_DIR={tmp_path}: no guidance.toml") for p in problems)
     assert any("did you mean Europe/London" in p for p in problems)
 
 
@@ -64,3 +67,14 @@ def test_log_records_carrying_the_token_are_redacted(caplog):
         logger.info("Authorization: Bot %s", TOKEN)
     assert TOKEN not in caplog.text
     assert "Bot ********" in caplog.text
+
+
+def test_env_example_and_readme_document_every_setting():
+    from bot.config import SETTINGS_HELP
+    from seed import ROOT
+
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in SETTINGS_HELP:
+        assert f"{name}=" in example, name
+        assert f"`{name}`" in readme, name
