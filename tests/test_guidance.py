@@ -67,16 +67,18 @@ def test_dev_set_hit_at_3(index):
     assert hits / len(in_scope) >= 0.9
 
 
-def test_out_of_scope_queries_mostly_abstain(index):
-    # Issue 5 asks for all of them; 3 of 14 still get an answer (see the issue's note).
+def test_every_out_of_scope_query_abstains(index):
     out = [q["query"] for q in dev_queries() if not q["expect"]]
     assert len(out) >= 8
-    abstained = [q for q in out if index.search(q).abstained]
-    assert len(abstained) >= 11
-    for query in ("recipe for banana bread", "how do I change my discord avatar",
-                  "what time is the chat tonight", "who won the football last night"):
-        result = index.search(query)
-        assert result.abstained and result.results == [], query
+    answered = {q: [h.entry.id for h in r.results]
+                for q in out if not (r := index.search(q)).abstained or r.results}
+    assert answered == {}
+
+
+def test_acronyms_and_numbers_are_not_corrected_into_other_words(index):
+    terms = index.terms("tips for passing my OSCE, band 6")
+    assert [t.word for t in terms] == ["tips", "passing", "osce", "band"]
+    assert not any(t.corrected for t in terms)
 
 
 def test_slang_spelling_and_typos_reach_the_right_entry(index):
@@ -103,3 +105,15 @@ def test_a_broken_reload_keeps_the_previous_file(tmp_path):
     assert not ok and "still in use" in message and "disclaimer" in message
     assert len(library.kb.entries) == before
     assert library.index.search("friend request from a patient").results
+
+
+@pytest.mark.parametrize("query, expected", [
+    # The examples in the issue that asked for /guidance: each must come first.
+    ("a patient sent me a friend request", "patient-friend-requests"),
+    ("can I share a photo from today's class", "class-teaching-photos"),
+    ("is cursing on social media unprofessional", "swearing-and-tone"),
+    ("a brand wants to send me free trainers", "free-products-gifts"),
+])
+def test_the_issues_examples_are_answered_first(index, query, expected):
+    result = index.search(query)
+    assert not result.abstained and result.results[0].entry.id == expected
