@@ -136,8 +136,8 @@ def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
         print(f"error: --jurisdiction must be one of {', '.join(JURISDICTIONS)}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        index = GuidanceIndex(load_knowledge(args.file))
-    except KnowledgeFileError as exc:
+        index = GuidanceIndex(load_knowledge(args.file or load_settings().guidance_file))
+    except (KnowledgeFileError, ConfigError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     result = index.search(args.query, top=args.top,
@@ -166,6 +166,88 @@ def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
             print(f"   Source: {src.publisher}, {src.document} ({src.year}) {src.url}")
         print()
     print(index.kb.disclaimer)
+    return EXIT_OK
+
+
+# -- export and stats --------------------------------------------------------------------
+
+
+def _open_chat(args: argparse.Namespace):
+    """(store, chat) for the chat an operator named, or an exit code after saying why."""
+    from bot.store import Store
+
+    if args.db:
+        path = Path(args.db)
+    else:
+        try:
+            path = load_settings().database
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return None, EXIT_INVALID
+    if not path.is_file():
+        print(f"error: there is no database at {path} (give --db PATH or set "
+              "TWEETCHAT_DATABASE)", file=sys.stderr)
+        return None, EXIT_INVALID
+    store = Store(path)
+    chat = store.find_chat(args.chat)
+    if chat is None:
+        known = store.all_chats(limit=20)
+        listing = "\n".join(f"  {c.id:>5}  {c.start_at:%Y-%m-%d}  {c.state.value:<9}  {c.title}"
+                             for c in known) or "  (none)"
+        print(f"error: there is no chat {args.chat} in {path}. Chats in it, newest first:\n"
+              f"{listing}", file=sys.stderr)
+        store.close()
+        return None, EXIT_INVALID
+    return store, chat
+
+
+def cmd_export(args: argparse.Namespace, now: Now) -> int:
+    """Write a chat's transcript, grouped by question, as Markdown, HTML, CSV or JSON
+    (to standard output, or to -o FILE). Withdrawn answers and answers by members who
+    opted out are left out."""
+    from bot.transcript import build_transcript, render
+
+    store, chat = _open_chat(args)
+    if store is None:
+        return chat
+    try:
+        data = render(build_transcript(store, chat.guild_id, chat.id, now=now()), args.format)
+    finally:
+        store.close()
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output} ({len(data):,} bytes)", file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, now: Now) -> int:
+    """Print a chat's statistics (participants, answers per question, replies, the
+    busiest minute) and optionally write the answers-per-minute chart as a PNG."""
+    from bot.stats import chat_stats, render_chart, top_contributors
+
+    store, chat = _open_chat(args)
+    if store is None:
+        return chat
+    try:
+        stats = chat_stats(store, chat.guild_id, chat.id)
+        top = top_contributors(store, chat.guild_id, chat.id, args.top) if args.top else []
+    finally:
+        store.close()
+    print(f"{chat.title} (chat {chat.id}, {stats.timezone})")
+    for line in stats.summary_lines():
+        print(f"  {line}")
+    if top:
+        print(f"Most answers (asked for with --top {args.top}):")
+        for name, answers in top:
+            print(f"  {answers:>5}  {name}")
+    if args.chart:
+        png = render_chart(stats)
+        Path(args.chart).write_bytes(png)
+        print(f"chart: {args.chart} ({len(png):,} bytes)")
     return EXIT_OK
 
 
@@ -303,6 +385,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Now], int]]] = {
     "guidance": ("answer a question from the guidance knowledge file, with sources",
                  cmd_guidance),
     "plan": ("print a chat's steps for a start time, local and UTC", cmd_plan),
+    "export": ("write a chat's transcript as Markdown, HTML, CSV or JSON", cmd_export),
+    "stats": ("print a chat's statistics; --chart FILE writes the PNG chart", cmd_stats),
     "rehearse": ("run a chat's run of show in the terminal, timings compressed", cmd_rehearse),
     "sandbox": ("run a local Discord-compatible API server for testing (Ctrl-C to stop)",
                 cmd_sandbox),
@@ -334,8 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     guidance.add_argument("--top", type=int, default=3, help="how many entries (default 3)")
     guidance.add_argument("--jurisdiction", help="UK, IE, AU, NZ, US, CA or INTL")
     guidance.add_argument("--json", action="store_true", help="print JSON")
-    guidance.add_argument("--file", default=str(Path(__file__).resolve().parent.parent / "data" /
-                                                "guidance.toml"), help="knowledge file")
+    guidance.add_argument("--file",
+                          help="knowledge file (default: guidance.toml in the data folder)")
 
     plan = sub.add_parser("plan", help=COMMANDS["plan"][0], description=cmd_plan.__doc__)
     plan.add_argument("file", metavar="FILE", help="chat file")
@@ -345,6 +429,22 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--occurrence", choices=("earlier", "later"), default="earlier",
                       help="for a time that happens twice when clocks go back")
     plan.add_argument("--json", action="store_true", help="print JSON")
+
+    from bot.transcript import FORMATS
+
+    export = sub.add_parser("export", help=COMMANDS["export"][0], description=cmd_export.__doc__)
+    export.add_argument("chat", type=int, metavar="CHAT", help="the chat's id")
+    export.add_argument("--format", choices=tuple(FORMATS), default="md",
+                        help="md (default), html, csv or json")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here, not to standard output")
+    export.add_argument("--db", help="SQLite file (default: TWEETCHAT_DATABASE)")
+
+    stats = sub.add_parser("stats", help=COMMANDS["stats"][0], description=cmd_stats.__doc__)
+    stats.add_argument("chat", type=int, metavar="CHAT", help="the chat's id")
+    stats.add_argument("--chart", metavar="FILE", help="write the answers-per-minute chart (PNG)")
+    stats.add_argument("--top", type=int, default=0, metavar="N",
+                       help="also list the N members with most answers (off by default)")
+    stats.add_argument("--db", help="SQLite file (default: TWEETCHAT_DATABASE)")
 
     rehearse = sub.add_parser("rehearse", help=COMMANDS["rehearse"][0],
                               description=cmd_rehearse.__doc__)

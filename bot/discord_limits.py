@@ -1,6 +1,7 @@
 """Discord's size limits that our posts must respect (from Discord's API documentation:
 Resources > Message > Create Message; Resources > Message > Embed Limits;
-Resources > Channel > Start Thread from Message)."""
+Resources > Channel > Start Thread from Message; Reference > Uploading Files;
+Interactions > Message Components)."""
 
 MESSAGE_CONTENT = 2000
 EMBED_TITLE = 256
@@ -11,3 +12,7 @@ EMBED_FOOTER = 2048
 EMBED_FIELDS = 25
 EMBED_TOTAL = 6000
 THREAD_NAME = 100
+BUTTON_LABEL = 80
+EMBEDS_PER_MESSAGE = 10
+# Uploads: 10 MiB per message in a server without boosts (Reference > Uploading Files).
+ATTACHMENT_BYTES = 10 * 1024 * 1024

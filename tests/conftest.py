@@ -27,3 +27,26 @@ def store(db_path):
     s = Store(db_path)
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def recorded_chat(tmp_path_factory):
+    """A chat run once per session on the sandbox with the real bot (see
+    e2e/recorded_chat.py). Tests must not change its database: use `recorded_store`."""
+    import asyncio
+
+    from e2e.recorded_chat import record_chat
+
+    return asyncio.run(record_chat(tmp_path_factory.mktemp("recorded") / "tweetchat.db"))
+
+
+@pytest.fixture
+def recorded_store(recorded_chat, tmp_path):
+    """A copy of the recorded chat's database, open; changes stay in this test."""
+    import shutil
+
+    copy = tmp_path / "recorded.db"
+    shutil.copy(recorded_chat.db, copy)
+    s = Store(copy)
+    yield s
+    s.close()

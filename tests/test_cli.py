@@ -16,7 +16,7 @@ NOW = lambda: datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # noqa: E731
 def test_help_lists_each_subcommand_with_one_line():
     out = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout
-    for command in ("check", "plan", "rehearse", "settings"):
+    for command in ("check", "plan", "rehearse", "settings", "export", "stats"):
         assert any(line.strip().startswith(command + " ") for line in out.splitlines()), command
 
 

@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 from discord.utils import escape_markdown, escape_mentions
 
+from bot import discord_limits as limits
 from bot.guidance import JURISDICTIONS, Entry, Hit, KnowledgeBase
 from bot.posts import COLOUR
 
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Discord's embed limits (discord.com/developers/docs/resources/message#embed-object-embed-limits).
-FIELD_VALUE, DESCRIPTION, EMBED_TOTAL, FIELDS = 1024, 4096, 6000, 25
-BUTTON_LABEL = 80
+FIELD_VALUE, DESCRIPTION, EMBED_TOTAL, FIELDS = (limits.EMBED_FIELD_VALUE, limits.EMBED_DESCRIPTION,
+                                                limits.EMBED_TOTAL, limits.EMBED_FIELDS)
+BUTTON_LABEL = limits.BUTTON_LABEL
 NO_ANSWER_COLOUR = 0x747F8D  # Discord's neutral grey
 MATCH_BUTTONS = 4
 
@@ -111,7 +112,7 @@ def topic_embeds(kb: KnowledgeBase) -> list[discord.Embed]:
              for topic, titles in sorted(by_topic.items())]
     embeds, total = [], 0
     for block in _chunks(lines, DESCRIPTION):
-        if total + len(block) > EMBED_TOTAL - 300 or len(embeds) == 10:
+        if total + len(block) > EMBED_TOTAL - 300 or len(embeds) == limits.EMBEDS_PER_MESSAGE:
             break
         embeds.append(discord.Embed(description=block, colour=COLOUR))
         total += len(block)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
+from bot.exts.record import share_after_wrap_up
 from bot.posts import Post
 from bot.runner import PostFailed, Published
 from bot.store import ChatRecord, StepRecord
@@ -101,6 +102,8 @@ class DiscordPoster:
     async def chat_finished(self, chat: ChatRecord, steps: list[StepRecord]) -> None:
         await self._end_event(chat)
         settings = self.bot.store.server_settings(chat.guild_id)
+        if settings.share_record:
+            await share_after_wrap_up(self.bot, chat)
         if not settings.archive_threads:
             return
         for step in steps:

@@ -1,5 +1,5 @@
 """The `/tweetchat` moderator commands: schedule, start, pause, resume, skip, extend, stop,
-cancel, status, config.
+cancel, status, new, config, and the record of a chat: transcript, stats.
 
 The group is limited to members with Manage Events (Discord enforces
 `default_member_permissions`); a server may also name a host role whose members can use
@@ -22,6 +22,7 @@ from bot.chats import (
 )
 from bot.control import ChatStateError, Preview
 from bot.exts._confirm import ConfirmView
+from bot.exts.record import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
 from bot.posts import COLOUR, timestamp
 from bot.privacy import MAX_RETENTION_DAYS
 from bot.store import ACTIVE_CHAT_STATES, ChatRecord, StepState, StoreError
@@ -42,7 +43,8 @@ NEEDED_PERMISSIONS = {
     "send_messages_in_threads": "Send Messages in Threads",
     "read_message_history": "Read Message History",
 }
-PEOPLE_ERRORS = (ChatStateError, StartTimeError, UnknownTimeZone, StoreError, ChatFileError)
+PEOPLE_ERRORS = (ChatStateError, StartTimeError, UnknownTimeZone, StoreError, ChatFileError,
+                 RecordTooLarge)
 
 
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
@@ -191,6 +193,16 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         out = []
         for chat in self.bot.store.chats(interaction.guild_id, ACTIVE_CHAT_STATES):
             label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:%d %b %H:%M} UTC)"
+            if current.lower() in label.lower():
+                out.append(app_commands.Choice(name=label[:100], value=chat.id))
+        return out[:25]
+
+    async def _any_chat_choices(self, interaction: discord.Interaction,
+                                current: str) -> list[app_commands.Choice[int]]:
+        """Every chat of the server, the latest first (for its record)."""
+        out = []
+        for chat in reversed(self.bot.store.chats(interaction.guild_id, limit=1000)):
+            label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:%d %b %Y})"
             if current.lower() in label.lower():
                 out.append(app_commands.Choice(name=label[:100], value=chat.id))
         return out[:25]
@@ -399,6 +411,41 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                       f"{timestamp(chat.start_at, 'f')} · {posted}/{len(steps)} posted · {next_text}",
                 inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # -- the record ---------------------------------------------------------------------------
+
+    @app_commands.command(name="transcript", description="A chat's transcript as a file")
+    @app_commands.describe(chat="the chat", format="the file's format (default: a web page)",
+                           public="post it in this channel (default: only you get it)")
+    @app_commands.choices(format=[app_commands.Choice(name=name, value=fmt)
+                                  for fmt, name in FORMAT_NAMES.items()])
+    @app_commands.autocomplete(chat=_any_chat_choices)
+    async def transcript(self, interaction: discord.Interaction, chat: int, format: str = "html",
+                         public: bool = False) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        made = await transcript_file(self.bot.store, interaction.guild_id, chat, format)
+        self.bot.store.audit(interaction.guild_id, "transcript made", at=self.bot.now(),
+                             actor_id=interaction.user.id, chat_id=chat, detail=format)
+        await interaction.followup.send(
+            f"Transcript of **{discord.utils.escape_markdown(made.title)}** "
+            f"({made.answers} answers, as a {FORMAT_NAMES[format]}). Withdrawn answers and "
+            "members who opted out are left out.",
+            file=made.file(), ephemeral=not public)
+
+    @app_commands.command(name="stats", description="A chat's statistics and chart")
+    @app_commands.describe(chat="the chat", public="post them in this channel (default: yes)",
+                           rank_members="also list the members with most answers (default: no)")
+    @app_commands.autocomplete(chat=_any_chat_choices)
+    async def stats(self, interaction: discord.Interaction, chat: int, public: bool = True,
+                    rank_members: bool = False) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        made = await stats_message(self.bot.store, interaction.guild_id, chat,
+                                   rank_members=5 if rank_members else 0)
+        if rank_members:
+            self.bot.store.audit(interaction.guild_id, "member ranking shown", at=self.bot.now(),
+                                 actor_id=interaction.user.id, chat_id=chat)
+        await interaction.followup.send(embed=made.embed, files=made.files(),
+                                        ephemeral=not public)
 
     @app_commands.command(name="config", description="This server's tweetchat defaults")
     @app_commands.describe(
