@@ -56,8 +56,8 @@ def _add_fields(embed: discord.Embed, name: str, lines: Iterable[str]) -> None:
     as long as the embed stays within Discord's limits."""
     for i, block in enumerate(_chunks(lines, FIELD_VALUE)):
         title = name if i == 0 else f"{name} (continued)"
-        if len(embed.fields) >= FIELDS - 1 or len(embed) + len(title) + len(block) > EMBED_TOTAL - 200:
-            embed.add_field(name="…", value="More in the sources above.", inline=False)
+        if len(embed.fields) >= FIELDS - 1 or len(embed) + len(title) + len(block) > EMBED_TOTAL - 40:
+            embed.add_field(name="…", value="(cut to fit Discord's size limit)", inline=False)
             return
         embed.add_field(name=title, value=block, inline=False)
 
@@ -71,16 +71,17 @@ def source_line(source) -> str:
 def entry_embed(entry: Entry, kb: KnowledgeBase) -> discord.Embed:
     """One guidance entry as an embed, within Discord's limits."""
     embed = discord.Embed(title=entry.title, description=entry.answer, colour=COLOUR)
+    applies = ", ".join(JURISDICTIONS[j] if j != "INTL" else "broadly" for j in entry.jurisdictions)
+    # The footer first, so that the fields below are fitted around it.
+    embed.set_footer(text=f"Applies: {applies} · last reviewed {entry.last_reviewed:%d %b %Y}\n"
+                          f"{kb.disclaimer}"[: limits.EMBED_FOOTER])
     if entry.do:
         _add_fields(embed, "Do", (f"✅ {p}" for p in entry.do))
     if entry.dont:
         _add_fields(embed, "Don't", (f"⛔ {p}" for p in entry.dont))
     if entry.differences:
         _add_fields(embed, "Where sources differ", [entry.differences])
-    applies = ", ".join(JURISDICTIONS[j] if j != "INTL" else "broadly" for j in entry.jurisdictions)
     _add_fields(embed, "Sources", (source_line(s) for s in entry.sources))
-    embed.set_footer(text=f"Applies: {applies} · last reviewed {entry.last_reviewed:%d %b %Y}\n"
-                          f"{kb.disclaimer}"[:2048])
     return embed
 
 
@@ -99,7 +100,7 @@ def no_answer_embed(question: str, suggestions: list[Hit], kb: KnowledgeBase) ->
                  "or indemnity provider.")
     embed = discord.Embed(title="No guidance on that", description="\n".join(lines),
                           colour=NO_ANSWER_COLOUR)
-    embed.set_footer(text=kb.disclaimer[:2048])
+    embed.set_footer(text=kb.disclaimer[: limits.EMBED_FOOTER])
     return embed
 
 

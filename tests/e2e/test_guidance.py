@@ -148,3 +148,16 @@ async def test_the_bot_refuses_to_start_with_a_broken_knowledge_file(sandbox, tm
         async with running_bot(sandbox, tmp_path / "t.db", data_dir=data_dir):
             pass
     assert "entries[0] (patient-identifiable-information).nothing: unknown key" in str(info.value)
+
+
+def test_every_entry_fits_in_one_embed_within_discords_limits():
+    from bot import discord_limits as limits
+    from bot.exts.guidance import entry_embed
+
+    kb = load_knowledge(KNOWLEDGE)
+    for entry in kb.entries:
+        embed = entry_embed(entry, kb)
+        assert len(embed) <= limits.EMBED_TOTAL and len(embed.fields) <= limits.EMBED_FIELDS
+        assert all(len(f.value) <= limits.EMBED_FIELD_VALUE for f in embed.fields), entry.id
+        shown = "\n".join(f.value for f in embed.fields)
+        assert all(s.url in shown for s in entry.sources), entry.id
