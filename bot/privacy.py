@@ -34,8 +34,12 @@ def export_member(store: Store, guild_id: int, user_id: int, now: datetime) -> b
         **data,
     }
     store.audit(guild_id, "member exported their data", at=now, actor_id=user_id,
-                detail=f"{len(data['answers'])} answers")
+                detail=_count(len(data['answers']), "answer"))
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ def erase_member(store: Store, guild_id: int, user_id: int, now: datetime) -> Er
     """Remove a member's data from one server; the audit line does not name them."""
     counts = store.erase_member(guild_id, user_id, now)
     store.audit(guild_id, "member data erased on request", at=now,
-                detail=f"{counts['answers']} answers, {counts['revisions']} revisions")
+                detail=f"{_count(counts['answers'], 'answer')}, "
+                       f"{_count(counts['revisions'], 'revision')}")
     return Erased(counts["answers"], counts["revisions"])
 
 
@@ -92,7 +97,8 @@ def purge_expired(store: Store, now: datetime) -> dict[int, int]:
         counts = store.purge_answers_before(guild_id, now - timedelta(days=days), now)
         if counts["answers"]:
             store.audit(guild_id, "retention purge", at=now,
-                        detail=f"{counts['answers']} answers older than {days} days")
+                        detail=f"{_count(counts['answers'], 'answer')} older than "
+                               f"{_count(days, 'day')}")
             log.info("retention: server %s: purged %d answers older than %d days",
                      guild_id, counts["answers"], days)
             purged[guild_id] = counts["answers"]

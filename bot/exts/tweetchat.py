@@ -20,12 +20,13 @@ from discord.ext import commands
 from bot.chats import (
     ChatDefinition, ChatFileError, chat_files, chat_from_data, load_chat_file, parse_chat,
 )
+from bot import discord_limits as limits
 from bot.control import ChatStateError, Preview
 from bot.exts._confirm import ConfirmView
 from bot.exts.record import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
 from bot.posts import COLOUR, timestamp
 from bot.privacy import MAX_RETENTION_DAYS
-from bot.store import ACTIVE_CHAT_STATES, ChatRecord, StepState, StoreError
+from bot.store import ACTIVE_CHAT_STATES, ChatRecord, StepState, StoreError, from_db
 from bot.timeline import StartTimeError
 from bot.zones import UnknownTimeZone, resolve_zone, suggest_zones
 
@@ -446,6 +447,28 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                                  actor_id=interaction.user.id, chat_id=chat)
         await interaction.followup.send(embed=made.embed, files=made.files(),
                                         ephemeral=not public)
+
+    @app_commands.command(name="audit", description="Who did what: the latest audit log lines")
+    @app_commands.describe(lines="how many of the latest lines (default 20)")
+    async def audit(self, interaction: discord.Interaction,
+                    lines: app_commands.Range[int, 1, 50] = 20) -> None:
+        rows = self.bot.store.audit_log(interaction.guild_id, limit=lines)
+        if not rows:
+            await interaction.response.send_message("The audit log is empty.", ephemeral=True)
+            return
+        text = ""
+        for r in rows:
+            who = f"<@{r['actor_id']}> · " if r["actor_id"] else ""
+            chat = f" · chat #{r['chat_id']}" if r["chat_id"] else ""
+            detail = f": {discord.utils.escape_markdown(r['detail'])}" if r["detail"] else ""
+            line = f"{timestamp(from_db(r['at']), 'f')} · {who}**{r['action']}**{chat}{detail}"
+            if len(text) + len(line) + 1 > limits.EMBED_DESCRIPTION:
+                break
+            text += ("\n" if text else "") + line
+        embed = discord.Embed(title="Audit log (newest first)", colour=COLOUR, description=text)
+        embed.set_footer(text="Erasures do not name the member; deleted content is never logged.")
+        await interaction.response.send_message(embed=embed, ephemeral=True,
+                                                allowed_mentions=discord.AllowedMentions.none())
 
     @app_commands.command(name="config", description="This server's tweetchat defaults")
     @app_commands.describe(

@@ -74,6 +74,11 @@ async def test_delete_asks_first_then_leaves_no_trace(sandbox, bot, answered):
             assert "private thoughts" not in json.dumps(row, default=str), table
     assert [a["author_id"] for a in bot.store.answers(sb.guild_id, chat.id)] == [stayer.id]
     assert bot.store.erased_tallies(sb.guild_id, chat.id) == {1: (1, 1)}
+    # Moderators see that it happened, not who or what.
+    audit = await (await sb.moderator.invoke("tweetchat audit")).message()
+    shown = audit.embeds[0]["description"]
+    assert "**member data erased on request**: 1 answer, 2 revisions" in shown
+    assert str(leaver.id) not in shown and "private thoughts" not in shown
 
 
 async def test_the_retention_purge_runs_from_the_bot(sandbox, bot, answered):
