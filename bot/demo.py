@@ -150,6 +150,13 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
         shown = await status.message()
         say(f"maya ran /tweetchat status: {shown.embeds[0]['fields'][0]['name']} "
             f"({'only she sees it' if shown.ephemeral else 'public'})")
+        asked = await sb.member(CROWD[0]).invoke(
+            "guidance", question="a patient sent me a friend request on facebook")
+        answer = (await asked.message()).embeds[0]
+        sources = sum(f["value"].count("](") for f in answer.get("fields", [])
+                      if f["name"].startswith("Sources"))
+        say(f"{CROWD[0]} asked /guidance about a patient's friend request: "
+            f"\"{answer['title']}\" ({sources} sources cited, only {CROWD[0]} sees it)")
         say(f"chat #{chat.id} scheduled: {len(preview.steps)} steps over "
             f"{preview.steps[-1].offset.total_seconds():.0f} s (an hour at x{speed:g})")
 
@@ -185,6 +192,8 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
     total = sum(a for _, a, _ in counts)
     out.write(f"  in all: {total} answers ({edited} edited, {withdrawn} withdrawn) from "
               f"{store.participant_count(sb.guild_id, chat.id)} members\n")
-    out.write(f"\nDatabase: {db_path}\n  try: sqlite-utils tables {db_path} --counts\n")
+    out.write(f"\nDatabase: {db_path}\n  try: sqlite-utils tables {db_path} --counts\n"
+              f"       tweetchat export {chat.id} --format html -o transcript.html --db {db_path}\n"
+              f"       tweetchat stats {chat.id} --chart chart.png --db {db_path}\n")
     store.close()
     return total

@@ -1,0 +1,29 @@
+"""`tweetchat demo`, the README's first command, run fast: it finishes, and the counts it
+prints are the ones in SQLite."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from bot.demo import run_demo
+from bot.store import Store
+
+
+async def test_the_demo_runs_the_chat_and_prints_what_sqlite_holds(tmp_path):
+    out = io.StringIO()
+    db = tmp_path / "demo.db"
+    total = await run_demo(out, speed=600, db_path=db)
+    text = out.getvalue()
+    for title in ("Q1 of 6", "Q6 of 6", "Thank you for joining"):
+        assert f"bot posted: {title}" in text
+    assert "asked /guidance about a patient's friend request" in text
+    store = Store(db)
+    [chat] = store.db["chats"].rows
+    counts = store.answer_counts(chat["guild_id"], chat["id"])
+    store.close()
+    printed = {int(q): int(n) for q, n in re.findall(r"^  Q(\d):\s+(\d+) answers", text, re.M)}
+    assert printed == {q: n for q, n, _ in counts} and len(printed) == 6
+    # At least 16 members answer each question; one answer is withdrawn.
+    assert total == sum(printed.values()) >= 6 * 16 - 1
+    assert f"Database: {db}" in text
