@@ -95,6 +95,11 @@ def thread_name(number: int, text: str, title: str | None = None) -> str:
     return prefix + shorten(" ".join(text.split()), limits.THREAD_NAME - len(prefix))
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """ "1 answer", "1,204 answers", "2 replies" (with `many`)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def shorten(text: str, limit: int) -> str:
     """Cut text to at most `limit` characters at a word boundary, with an ellipsis."""
     if len(text) <= limit:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.posts import plural
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,8 @@ def export_member(store: Store, guild_id: int, user_id: int, now: datetime) -> b
         **data,
     }
     store.audit(guild_id, "member exported their data", at=now, actor_id=user_id,
-                detail=_count(len(data['answers']), "answer"))
+                detail=plural(len(data['answers']), "answer"))
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -50,17 +47,17 @@ class Erased:
     def sentence(self) -> str:
         if not self.answers:
             return "There was nothing stored about you in this server; nothing is kept."
-        return (f"Deleted {self.answers} answer{'s' if self.answers != 1 else ''} and "
-                f"{self.revisions} stored revision{'s' if self.revisions != 1 else ''}. Only "
-                "anonymous counts remain in the chats' statistics.")
+        return (f"Deleted {plural(self.answers, 'answer')} and "
+                f"{plural(self.revisions, 'stored revision')}. Only anonymous counts remain in "
+                "the chats' statistics.")
 
 
 def erase_member(store: Store, guild_id: int, user_id: int, now: datetime) -> Erased:
     """Remove a member's data from one server; the audit line does not name them."""
     counts = store.erase_member(guild_id, user_id, now)
     store.audit(guild_id, "member data erased on request", at=now,
-                detail=f"{_count(counts['answers'], 'answer')}, "
-                       f"{_count(counts['revisions'], 'revision')}")
+                detail=f"{plural(counts['answers'], 'answer')}, "
+                       f"{plural(counts['revisions'], 'revision')}")
     return Erased(counts["answers"], counts["revisions"])
 
 
@@ -97,8 +94,8 @@ def purge_expired(store: Store, now: datetime) -> dict[int, int]:
         counts = store.purge_answers_before(guild_id, now - timedelta(days=days), now)
         if counts["answers"]:
             store.audit(guild_id, "retention purge", at=now,
-                        detail=f"{_count(counts['answers'], 'answer')} older than "
-                               f"{_count(days, 'day')}")
+                        detail=f"{plural(counts['answers'], 'answer')} older than "
+                               f"{plural(days, 'day')}")
             log.info("retention: server %s: purged %d answers older than %d days",
                      guild_id, counts["answers"], days)
             purged[guild_id] = counts["answers"]

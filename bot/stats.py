@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.posts import plural
 from bot.store import Store
 from bot.timeline import StepKind
 
@@ -58,35 +59,31 @@ class ChatStats:
 
     def summary_lines(self) -> list[str]:
         """Short lines for a Discord embed or the terminal; no member is named."""
-        people = _plural(self.participants, "member")
-        lines = [f"{_plural(self.answers, 'answer')} from {people}"
+        people = plural(self.participants, "member")
+        lines = [f"{plural(self.answers, 'answer')} from {people}"
                  + (f", {self.first_time_participants} taking part for the first time"
                     if self.first_time_participants else "")]
         if self.answers_per_question:
             lines.append(" · ".join(
                 f"Q{q}: {n} from {self.participants_per_question.get(q, 0)}"
                 for q, n in self.answers_per_question.items()))
-        lines.append(f"{_plural(self.replies, 'reply', 'replies')} between members")
+        lines.append(f"{plural(self.replies, 'reply', 'replies')} between members")
         if self.busiest_minute:
             minute, count = self.busiest_minute
             lines.append(f"Busiest minute: {minute:%H:%M} {minute.tzname()} "
-                         f"({_plural(count, 'answer')})")
+                         f"({plural(count, 'answer')})")
         if self.later_answers:
-            lines.append(f"{_plural(self.later_answers, 'answer')} came more than "
+            lines.append(f"{plural(self.later_answers, 'answer')} came more than "
                          f"{LATE_WINDOW.seconds // 3600} hours after the wrap-up")
         hidden = []
         if self.erased_answers:
-            hidden.append(f"{_plural(self.erased_answers, 'answer')} since deleted")
+            hidden.append(f"{plural(self.erased_answers, 'answer')} since deleted")
         if self.withheld:
-            hidden.append(f"{_plural(self.withheld, 'answer')} left out at their "
+            hidden.append(f"{plural(self.withheld, 'answer')} left out at their "
                           "authors' request")
         if hidden:
             lines.append("Plus " + " and ".join(hidden) + " (not counted above)")
         return lines
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def chat_stats(store: Store, guild_id: int, chat_id: int) -> ChatStats:
