@@ -773,13 +773,20 @@ class Store:
         """Everything stored about one member in one server, as plain data: their
         answers (each with its revisions), their opt-out, chats they scheduled or saved,
         and the audit lines of what they did."""
+        # Every revision of their answers in one query, not one query per answer.
+        revisions: dict[int, list[dict]] = {}
+        for r in self.db.query(
+            "SELECT r.message_id, r.version, r.content, r.edited_at FROM answer_revisions r "
+            "JOIN answers a ON a.message_id = r.message_id WHERE a.guild_id = ? "
+            "AND a.author_id = ? ORDER BY r.message_id, r.version", [guild_id, user_id]):
+            revisions.setdefault(r.pop("message_id"), []).append(r)
         answers = []
         for r in self.db.query(
             "SELECT answers.*, chats.title AS chat_title FROM answers JOIN chats "
             "ON chats.id = answers.chat_id WHERE answers.guild_id = ? AND author_id = ? "
             "ORDER BY answers.created_at, message_id", [guild_id, user_id]):
             r["attachments"] = json.loads(r["attachments"])
-            r["revisions"] = self.revisions(guild_id, r["message_id"])
+            r["revisions"] = revisions.get(r["message_id"], [])
             answers.append(r)
         optout = self.db.execute("SELECT at FROM optouts WHERE guild_id = ? AND user_id = ?",
                                  [guild_id, user_id]).fetchone()
@@ -798,6 +805,11 @@ class Store:
                 "SELECT at, action, chat_id, detail FROM audit_log WHERE guild_id = ? "
                 "AND actor_id = ? ORDER BY id", [guild_id, user_id])),
         }
+
+    def member_answer_count(self, guild_id: int, user_id: int) -> int:
+        """How many answers (withdrawn included) a member has stored in one server."""
+        return self.db.execute("SELECT COUNT(*) FROM answers WHERE guild_id = ? AND author_id = ?",
+                               [guild_id, user_id]).fetchone()[0]
 
     def erase_member(self, guild_id: int, user_id: int, now: datetime) -> dict[str, int]:
         """Remove everything stored about a member in one server, in one transaction:

@@ -53,7 +53,7 @@ class MyData(commands.GroupCog, group_name="mydata",
 
     @app_commands.command(name="delete", description="Delete everything stored about you here")
     async def delete(self, interaction: discord.Interaction) -> None:
-        count = len(self.bot.store.member_data(interaction.guild_id, interaction.user.id)["answers"])
+        count = self.bot.store.member_answer_count(interaction.guild_id, interaction.user.id)
         view = ConfirmView(interaction.user.id, prefix="mydata:delete",
                            confirm_label="Delete my data", confirm_style=discord.ButtonStyle.danger)
         await interaction.response.send_message(
