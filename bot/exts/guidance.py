@@ -20,27 +20,24 @@ from discord.utils import escape_markdown, escape_mentions
 
 from bot import discord_limits as limits
 from bot.guidance import JURISDICTIONS, Entry, Hit, KnowledgeBase
-from bot.posts import COLOUR
+from bot.posts import COLOUR, shorten
 
 if TYPE_CHECKING:
     from bot.app import TweetchatBot
 
 log = logging.getLogger(__name__)
 
-FIELD_VALUE, DESCRIPTION, EMBED_TOTAL, FIELDS = (limits.EMBED_FIELD_VALUE, limits.EMBED_DESCRIPTION,
-                                                limits.EMBED_TOTAL, limits.EMBED_FIELDS)
-BUTTON_LABEL = limits.BUTTON_LABEL
 NO_ANSWER_COLOUR = 0x747F8D  # Discord's neutral grey
 MATCH_BUTTONS = 4
 
 
 def _chunks(lines: Iterable[str], limit: int) -> list[str]:
     """Join lines into as few blocks of at most `limit` characters as possible (a line
-    longer than the limit is cut with an ellipsis)."""
+    longer than the limit is shortened with an ellipsis)."""
     blocks: list[str] = []
     current = ""
     for line in lines:
-        line = line if len(line) <= limit else line[: limit - 1] + "…"
+        line = shorten(line, limit)
         if current and len(current) + 1 + len(line) > limit:
             blocks.append(current)
             current = line
@@ -54,9 +51,10 @@ def _chunks(lines: Iterable[str], limit: int) -> list[str]:
 def _add_fields(embed: discord.Embed, name: str, lines: Iterable[str]) -> None:
     """Add lines as one field, or several ("name (continued)") if they do not fit one,
     as long as the embed stays within Discord's limits."""
-    for i, block in enumerate(_chunks(lines, FIELD_VALUE)):
+    for i, block in enumerate(_chunks(lines, limits.EMBED_FIELD_VALUE)):
         title = name if i == 0 else f"{name} (continued)"
-        if len(embed.fields) >= FIELDS - 1 or len(embed) + len(title) + len(block) > EMBED_TOTAL - 40:
+        if (len(embed.fields) >= limits.EMBED_FIELDS - 1
+                or len(embed) + len(title) + len(block) > limits.EMBED_TOTAL - 40):
             embed.add_field(name="…", value="(cut to fit Discord's size limit)", inline=False)
             return
         embed.add_field(name=title, value=block, inline=False)
@@ -112,8 +110,8 @@ def topic_embeds(kb: KnowledgeBase) -> list[discord.Embed]:
     lines = [f"**{topic.replace('-', ' ').capitalize()}**: {' · '.join(titles)}"
              for topic, titles in sorted(by_topic.items())]
     embeds, total = [], 0
-    for block in _chunks(lines, DESCRIPTION):
-        if total + len(block) > EMBED_TOTAL - 300 or len(embeds) == limits.EMBEDS_PER_MESSAGE:
+    for block in _chunks(lines, limits.EMBED_DESCRIPTION):
+        if total + len(block) > limits.EMBED_TOTAL - 300 or len(embeds) == limits.EMBEDS_PER_MESSAGE:
             break
         embeds.append(discord.Embed(description=block, colour=COLOUR))
         total += len(block)
@@ -128,7 +126,7 @@ class EntryButton(discord.ui.DynamicItem[discord.ui.Button], template=r"guidance
 
     def __init__(self, entry_id: str, label: str = "Show") -> None:
         super().__init__(discord.ui.Button(
-            label=label if len(label) <= BUTTON_LABEL else label[: BUTTON_LABEL - 1] + "…",
+            label=shorten(label, limits.BUTTON_LABEL),
             style=discord.ButtonStyle.secondary, custom_id=f"guidance:entry:{entry_id}"))
         self.entry_id = entry_id
 
