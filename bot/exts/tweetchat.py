@@ -189,24 +189,26 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                             current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=z, value=z) for z in suggest_zones(current, limit=25)]
 
-    async def _active_chat_choices(self, interaction: discord.Interaction,
-                                   current: str) -> list[app_commands.Choice[int]]:
+    @staticmethod
+    def _chat_id_choices(chats, current: str, when: str) -> list[app_commands.Choice[int]]:
+        """Chats whose label contains what was typed; `when` formats the start time."""
         out = []
-        for chat in self.bot.store.chats(interaction.guild_id, ACTIVE_CHAT_STATES):
-            label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:%d %b %H:%M} UTC)"
+        for chat in chats:
+            label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:{when}})"
             if current.lower() in label.lower():
                 out.append(app_commands.Choice(name=label[:100], value=chat.id))
         return out[:25]
 
+    async def _active_chat_choices(self, interaction: discord.Interaction,
+                                   current: str) -> list[app_commands.Choice[int]]:
+        return self._chat_id_choices(self.bot.store.chats(interaction.guild_id, ACTIVE_CHAT_STATES),
+                                     current, "%d %b %H:%M UTC")
+
     async def _any_chat_choices(self, interaction: discord.Interaction,
                                 current: str) -> list[app_commands.Choice[int]]:
         """Every chat of the server, the latest first (for its record)."""
-        out = []
-        for chat in reversed(self.bot.store.chats(interaction.guild_id, limit=1000)):
-            label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:%d %b %Y})"
-            if current.lower() in label.lower():
-                out.append(app_commands.Choice(name=label[:100], value=chat.id))
-        return out[:25]
+        return self._chat_id_choices(
+            reversed(self.bot.store.chats(interaction.guild_id, limit=1000)), current, "%d %b %Y")
 
     # -- schedule ---------------------------------------------------------------------------
 
