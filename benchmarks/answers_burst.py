@@ -23,21 +23,17 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.app import TweetchatBot, point_at  # noqa: E402
-from bot.chats import load_chat_file  # noqa: E402
+from bot.chat import load_chat_file  # noqa: E402
 from bot.config import Secret, Settings  # noqa: E402
-from bot.control import Preview  # noqa: E402
 from bot.demo import SEED  # noqa: E402
 from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
-from bot.timeline import ResolvedStart, build_timeline, compressed  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -57,11 +53,9 @@ async def measure(count: int, speed: float, slice_: int) -> dict:
         runner = asyncio.create_task(bot.start(sb.bot_token))
         await asyncio.wait_for(bot.ready_once.wait(), 15)
 
-        definition = compressed(load_chat_file(SEED), speed)
-        start = bot.now() + timedelta(seconds=1)
-        preview = Preview(definition, ResolvedStart(start, ZoneInfo("Europe/London")),
-                          build_timeline(definition, start))
-        chat = bot.control.schedule(sb.guild_id, sb.channel_id, preview, actor_id=sb.moderator.id).chat
+        chat = bot.control.schedule_compressed(
+            sb.guild_id, sb.channel_id, load_chat_file(SEED), speed=speed, lead_seconds=1,
+            zone="Europe/London", actor_id=sb.moderator.id).chat
         while not any(t.name.startswith("Q1 ") for t in sb.threads(sb.channel_id)):
             await asyncio.sleep(0.01)
         thread = next(t for t in sb.threads(sb.channel_id) if t.name.startswith("Q1 "))

@@ -26,12 +26,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.chats import load_chat_file  # noqa: E402
+from bot.chat import load_chat_file  # noqa: E402
 from bot.demo import SEED  # noqa: E402
-from bot.stats import chat_stats, render_chart  # noqa: E402
+from bot.record.stats import chat_stats, render_chart  # noqa: E402
 from bot.store import ChatState, Store  # noqa: E402
-from bot.timeline import StepKind, build_timeline  # noqa: E402
-from bot.transcript import FORMATS, build_transcript, render  # noqa: E402
+from bot.chat.timeline import StepKind, build_timeline  # noqa: E402
+from bot.record.transcript import FORMATS, build_transcript, render  # noqa: E402
 
 GUILD, CHANNEL = 1001, 2002
 START = datetime(2016, 10, 17, 19, 0, tzinfo=timezone.utc)  # 20:00 in London (BST)
@@ -51,11 +51,11 @@ def build_store(path: Path, answers: int, members: int = 300, seed: int = 6) -> 
     thread_of = {}
     for step in store.steps(GUILD, chat.id):
         store.claim_step(GUILD, step.id, step.due_at)
-        store.record_posted(GUILD, step.id, message_id=10_000 + step.seq, posted_at=step.due_at,
+        store.mark_posted(GUILD, step.id, message_id=10_000 + step.seq, posted_at=step.due_at,
                             late_seconds=None, needs_thread=False)
         if step.kind is StepKind.QUESTION:
             thread_of[step.question] = 20_000 + step.seq
-            store.record_thread(GUILD, step.id, thread_of[step.question])
+            store.set_thread(GUILD, step.id, thread_of[step.question])
     store.set_chat_state(GUILD, chat.id, ChatState.FINISHED,
                          ended_at=store.steps(GUILD, chat.id)[-1].due_at)
     question_at = {s.question: s.due_at for s in store.steps(GUILD, chat.id) if s.question}

@@ -1,6 +1,6 @@
 """Quality and speed of the /guidance search on the development set, beside plain BM25.
 
-Both engines answer every query in ``tests/guidance_dev_set.toml`` against
+Both engines answer every query in ``tests/guidance/dev_set.toml`` against
 ``data/guidance.toml``:
 
 * ours: :class:`bot.guidance.GuidanceIndex` as the bot uses it;
@@ -38,10 +38,11 @@ sys.path.insert(0, str(REPO))
 
 from rank_bm25 import BM25Okapi  # noqa: E402
 
-from bot.guidance import GuidanceIndex, KnowledgeBase, _english, load_knowledge  # noqa: E402
+from bot.guidance import GuidanceIndex, KnowledgeBase, load_knowledge  # noqa: E402
+from bot.guidance._query import _english  # noqa: E402
 
 KNOWLEDGE = REPO / "data" / "guidance.toml"
-DEV_SET = REPO / "tests" / "guidance_dev_set.toml"
+DEV_SET = REPO / "tests" / "guidance" / "dev_set.toml"
 DEPTH = 10  # results looked at for MRR
 
 

@@ -11,14 +11,16 @@ import asyncio
 import json
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from bot.chats import ChatFileError, load_chat_file
+from bot.chat import ChatFileError, load_chat_file
+from bot.chat.posts import plural
 from bot.config import ConfigError, load_settings
-from bot.timeline import START_FORMAT, StartTimeError, build_timeline, resolve_start
-from bot.zones import UnknownTimeZone
+from bot.chat.timeline import START_FORMAT, StartTimeError, build_timeline, resolve_start
+from bot.chat.zones import UnknownTimeZone
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
@@ -53,8 +55,7 @@ def cmd_check(args: argparse.Namespace, now: Now) -> int:
         try:
             definition = load_chat_file(path)
         except ChatFileError as exc:
-            print(f"{path}: INVALID ({len(exc.problems)} problem"
-                  f"{'s' if len(exc.problems) != 1 else ''})", file=sys.stderr)
+            print(f"{path}: INVALID ({plural(len(exc.problems), 'problem')})", file=sys.stderr)
             for problem in exc.problems:
                 print(f"  {problem.format(str(path))}", file=sys.stderr)
             status = EXIT_INVALID
@@ -205,7 +206,7 @@ def cmd_export(args: argparse.Namespace, now: Now) -> int:
     """Write a chat's transcript, grouped by question, as Markdown, HTML, CSV or JSON
     (to standard output, or to -o FILE). Withdrawn answers and answers by members who
     opted out are left out."""
-    from bot.transcript import build_transcript, render
+    from bot.record.transcript import build_transcript, render
 
     store, chat = _open_chat(args)
     if store is None:
@@ -227,7 +228,7 @@ def cmd_export(args: argparse.Namespace, now: Now) -> int:
 def cmd_stats(args: argparse.Namespace, now: Now) -> int:
     """Print a chat's statistics (participants, answers per question, replies, the
     busiest minute) and optionally write the answers-per-minute chart as a PNG."""
-    from bot.stats import chat_stats, render_chart, top_contributors
+    from bot.record.stats import chat_stats, render_chart, top_contributors
 
     store, chat = _open_chat(args)
     if store is None:
@@ -257,9 +258,9 @@ def cmd_stats(args: argparse.Namespace, now: Now) -> int:
 def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     """Run a chat's run of show in the terminal, timings compressed, through the real
     dispatcher and a SQLite ledger."""
-    from bot.rehearsal import TerminalPoster
-    from bot.timeline import compressed
-    from bot.runner import Dispatcher, SystemClock
+    from bot.run.rehearsal import TerminalPoster
+    from bot.chat.timeline import compressed
+    from bot.run.dispatcher import Dispatcher, SystemClock
     from bot.store import Store
 
     try:
@@ -378,94 +379,107 @@ def cmd_settings(args: argparse.Namespace, now: Now) -> int:
 
 # -- parser ------------------------------------------------------------------------------
 
-COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Now], int]]] = {
-    "run": ("run the bot on Discord (needs DISCORD_TOKEN)", cmd_run),
-    "demo": ("run the seed chat on the local sandbox with scripted members, no token", cmd_demo),
-    "check": ("validate chat files (exit 2 if invalid)", cmd_check),
-    "guidance": ("answer a question from the guidance knowledge file, with sources",
-                 cmd_guidance),
-    "plan": ("print a chat's steps for a start time, local and UTC", cmd_plan),
-    "export": ("write a chat's transcript as Markdown, HTML, CSV or JSON", cmd_export),
-    "stats": ("print a chat's statistics; --chart FILE writes the PNG chart", cmd_stats),
-    "rehearse": ("run a chat's run of show in the terminal, timings compressed", cmd_rehearse),
-    "sandbox": ("run a local Discord-compatible API server for testing (Ctrl-C to stop)",
-                cmd_sandbox),
-    "settings": ("show the settings read from the environment and .env", cmd_settings),
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: what runs, its one-line help and its options.
+
+    :param run: the function; its docstring is the subcommand's description.
+    :param help: the line in ``tweetchat --help``.
+    :param options: ``(flags, argparse keyword arguments)`` pairs.
+    :param more: adds options declared elsewhere (the sandbox's own), imported only then.
+    """
+
+    run: Callable[[argparse.Namespace, Now], int]
+    help: str
+    options: tuple[tuple[tuple[str, ...], dict], ...] = ()
+    more: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+def option(*flags: str, **kwargs) -> tuple[tuple[str, ...], dict]:
+    return flags, kwargs
+
+
+def _sandbox_options(parser: argparse.ArgumentParser) -> None:
+    from bot.sandbox import cli as sandbox_cli
+
+    sandbox_cli.add_arguments(parser)
+
+
+DB_OPTION = option("--db", help="SQLite file (default: TWEETCHAT_DATABASE)")
+TRANSCRIPT_FORMATS = ("md", "html", "csv", "json")  # bot.record.transcript.FORMATS; a test keeps them equal
+
+# The one table of subcommands: the parser and `--help` are built from it.
+COMMANDS: dict[str, Command] = {
+    "run": Command(cmd_run, "run the bot on Discord (needs DISCORD_TOKEN)"),
+    "demo": Command(cmd_demo, "run the seed chat on the local sandbox with scripted members, no token", (
+        option("--speed", type=float, default=65.0,
+               help="how many times faster than real time (default 65: about a minute)"),
+        option("--db", help="SQLite file (default: a new temporary one)"),
+    )),
+    "check": Command(cmd_check, "validate chat files (exit 2 if invalid)", (
+        option("files", nargs="+", metavar="FILE",
+               help="chat file(s) or the guidance knowledge file to check"),
+    )),
+    "guidance": Command(cmd_guidance, "answer a question from the guidance knowledge file, with sources", (
+        option("query", help="the question, in your own words"),
+        option("--top", type=int, default=3, help="how many entries (default 3)"),
+        option("--jurisdiction", help="UK, IE, AU, NZ, US, CA or INTL"),
+        option("--json", action="store_true", help="print JSON"),
+        option("--file", help="knowledge file (default: guidance.toml in the data folder)"),
+    )),
+    "plan": Command(cmd_plan, "print a chat's steps for a start time, local and UTC", (
+        option("file", metavar="FILE", help="chat file"),
+        option("--start", required=True,
+               help=f'local start, "{START_FORMAT}" (or a date to use the file\'s time)'),
+        option("--tz", help="IANA time zone (default: the file's), e.g. Europe/London"),
+        option("--occurrence", choices=("earlier", "later"), default="earlier",
+               help="for a time that happens twice when clocks go back"),
+        option("--json", action="store_true", help="print JSON"),
+    )),
+    "export": Command(cmd_export, "write a chat's transcript as Markdown, HTML, CSV or JSON", (
+        option("chat", type=int, metavar="CHAT", help="the chat's id"),
+        option("--format", choices=TRANSCRIPT_FORMATS, default="md",
+               help="md (default), html, csv or json"),
+        option("-o", "--output", metavar="FILE", help="write here, not to standard output"),
+        DB_OPTION,
+    )),
+    "stats": Command(cmd_stats, "print a chat's statistics; --chart FILE writes the PNG chart", (
+        option("chat", type=int, metavar="CHAT", help="the chat's id"),
+        option("--chart", metavar="FILE", help="write the answers-per-minute chart (PNG)"),
+        option("--top", type=int, default=0, metavar="N",
+               help="also list the N members with most answers (off by default)"),
+        DB_OPTION,
+    )),
+    "rehearse": Command(cmd_rehearse, "run a chat's run of show in the terminal, timings compressed", (
+        option("file", metavar="FILE", help="chat file"),
+        option("--speed", type=float, default=60.0,
+               help="how many times faster than real time (default 60)"),
+        option("--db", help="SQLite file for the ledger (default: a temporary one)"),
+    )),
+    "sandbox": Command(cmd_sandbox, "run a local Discord-compatible API server for testing (Ctrl-C to stop)",
+                       more=_sandbox_options),
+    "settings": Command(cmd_settings, "show the settings read from the environment and .env"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tweetchat",
-        description="Run structured tweetchats on Discord.",
-    )
+    """The argument parser, built from :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(prog="tweetchat", description="Run structured tweetchats on Discord.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    sub.add_parser("run", help=COMMANDS["run"][0], description=cmd_run.__doc__)
-    demo = sub.add_parser("demo", help=COMMANDS["demo"][0], description=cmd_demo.__doc__)
-    demo.add_argument("--speed", type=float, default=65.0,
-                      help="how many times faster than real time (default 65: about a minute)")
-    demo.add_argument("--db", help="SQLite file (default: a new temporary one)")
-
-    check = sub.add_parser("check", help=COMMANDS["check"][0],
-                           description=cmd_check.__doc__)
-    check.add_argument("files", nargs="+", metavar="FILE",
-                       help="chat file(s) or the guidance knowledge file to check")
-
-    guidance = sub.add_parser("guidance", help=COMMANDS["guidance"][0],
-                              description=cmd_guidance.__doc__)
-    guidance.add_argument("query", help="the question, in your own words")
-    guidance.add_argument("--top", type=int, default=3, help="how many entries (default 3)")
-    guidance.add_argument("--jurisdiction", help="UK, IE, AU, NZ, US, CA or INTL")
-    guidance.add_argument("--json", action="store_true", help="print JSON")
-    guidance.add_argument("--file",
-                          help="knowledge file (default: guidance.toml in the data folder)")
-
-    plan = sub.add_parser("plan", help=COMMANDS["plan"][0], description=cmd_plan.__doc__)
-    plan.add_argument("file", metavar="FILE", help="chat file")
-    plan.add_argument("--start", required=True,
-                      help=f'local start, "{START_FORMAT}" (or a date to use the file\'s time)')
-    plan.add_argument("--tz", help="IANA time zone (default: the file's), e.g. Europe/London")
-    plan.add_argument("--occurrence", choices=("earlier", "later"), default="earlier",
-                      help="for a time that happens twice when clocks go back")
-    plan.add_argument("--json", action="store_true", help="print JSON")
-
-    from bot.transcript import FORMATS
-
-    export = sub.add_parser("export", help=COMMANDS["export"][0], description=cmd_export.__doc__)
-    export.add_argument("chat", type=int, metavar="CHAT", help="the chat's id")
-    export.add_argument("--format", choices=tuple(FORMATS), default="md",
-                        help="md (default), html, csv or json")
-    export.add_argument("-o", "--output", metavar="FILE", help="write here, not to standard output")
-    export.add_argument("--db", help="SQLite file (default: TWEETCHAT_DATABASE)")
-
-    stats = sub.add_parser("stats", help=COMMANDS["stats"][0], description=cmd_stats.__doc__)
-    stats.add_argument("chat", type=int, metavar="CHAT", help="the chat's id")
-    stats.add_argument("--chart", metavar="FILE", help="write the answers-per-minute chart (PNG)")
-    stats.add_argument("--top", type=int, default=0, metavar="N",
-                       help="also list the N members with most answers (off by default)")
-    stats.add_argument("--db", help="SQLite file (default: TWEETCHAT_DATABASE)")
-
-    rehearse = sub.add_parser("rehearse", help=COMMANDS["rehearse"][0],
-                              description=cmd_rehearse.__doc__)
-    rehearse.add_argument("file", metavar="FILE", help="chat file")
-    rehearse.add_argument("--speed", type=float, default=60.0,
-                          help="how many times faster than real time (default 60)")
-    rehearse.add_argument("--db", help="SQLite file for the ledger (default: a temporary one)")
-
-    from bot.sandbox import cli as sandbox_cli
-
-    sandbox = sub.add_parser("sandbox", help=COMMANDS["sandbox"][0], description=cmd_sandbox.__doc__)
-    sandbox_cli.add_arguments(sandbox)
-
-    sub.add_parser("settings", help=COMMANDS["settings"][0], description=cmd_settings.__doc__)
+    for name, command in COMMANDS.items():
+        child = sub.add_parser(name, help=command.help, description=command.run.__doc__)
+        for flags, kwargs in command.options:
+            child.add_argument(*flags, **kwargs)
+        if command.more is not None:
+            command.more(child)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, now: Now = _utcnow) -> int:
     """Entry point of the `tweetchat` console script."""
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.command][1](args, now)
+    return COMMANDS[args.command].run(args, now)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 The Discord layer turns gateway events (and history fetched after downtime) into plain
 :class:`MessageSeen`, :class:`MessageEdited` and :class:`MessageDeleted` records and hands
 them to an :class:`AnswerWriter`. The writer decides what each message is an answer to
-and writes many of them per SQLite transaction from one task, so a burst of answers never
-blocks the event loop on disk writes.
+and writes many of them per SQLite transaction from one task, so a burst costs one commit
+per batch rather than one per answer. The writes themselves still run on the event loop
+(the store's connection lives there): a slow disk delays the gateway for the length of
+one batch.
 
 What counts as an answer (see also the README):
 

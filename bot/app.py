@@ -23,15 +23,16 @@ from discord.ext import commands
 
 from bot.answers import AnswerWriter
 from bot.config import Settings
-from bot.control import ChatControl
+from bot.exts._poster import DiscordPoster
+from bot.run.control import ChatControl
 from bot.guidance import GuidanceLibrary
-from bot.runner import Dispatcher, SystemClock
+from bot.run.dispatcher import Dispatcher, SystemClock
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance",
-              "bot.exts.privacy")
+              "bot.exts.privacy", "bot.exts.record")
 
 
 def intents() -> discord.Intents:
@@ -91,8 +92,6 @@ class TweetchatBot(commands.AutoShardedBot):
         return self.clock.now()
 
     async def setup_hook(self) -> None:
-        from bot.exts.poster import DiscordPoster
-
         # An invalid knowledge file stops the start here, with every problem named.
         self.guidance = GuidanceLibrary(self.data_dir / "guidance.toml")
         self.store = Store(self.settings.database)

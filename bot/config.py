@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from bot.zones import UnknownTimeZone, resolve_zone
+from bot.chat.zones import UnknownTimeZone, resolve_zone
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"

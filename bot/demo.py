@@ -13,18 +13,14 @@ import random
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 from bot.app import TweetchatBot, point_at
 from bot.config import DEFAULT_DATA_DIR
-from bot.chats import load_chat_file
+from bot.chat import load_chat_file
 from bot.config import Secret, Settings
-from bot.control import Preview
-from bot.runner import SystemClock
-from bot.timeline import ResolvedStart, build_timeline, compressed
+from bot.chat.timeline import compressed
 
 SEED = DEFAULT_DATA_DIR / "chats" / "physiotalk-2016-10-17-professionalism.toml"
 CROWD = ("naomi", "janet", "emma", "aisha", "ben", "chloe", "dev", "ella", "finn", "grace",
@@ -122,7 +118,8 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
         out.write(f"[{time.monotonic() - started:5.1f}s] {text}\n")
         out.flush()
 
-    definition = compressed(load_chat_file(SEED), speed)
+    chat_file = load_chat_file(SEED)
+    definition = compressed(chat_file, speed)
     config = SandboxConfig(moderators=("maya",), members=CROWD, heartbeat_interval_ms=10_000)
     async with Sandbox(config) as sb:
         say(f"sandbox up at {sb.api_base} with #tweetchat and {len(CROWD)} members")
@@ -141,11 +138,9 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
             raise RuntimeError("the bot did not log in to the sandbox within 15 s")
         say(f"bot logged in as {bot.user} and synced its slash commands")
 
-        clock = SystemClock()
-        start = clock.now() + timedelta(seconds=3)
-        zone = ZoneInfo("Europe/London")
-        preview = Preview(definition, ResolvedStart(start, zone), build_timeline(definition, start))
-        chat = bot.control.schedule(sb.guild_id, sb.channel_id, preview, actor_id=sb.moderator.id).chat
+        chat = bot.control.schedule_compressed(
+            sb.guild_id, sb.channel_id, chat_file, speed=speed, lead_seconds=3,
+            zone="Europe/London", actor_id=sb.moderator.id).chat
         status = await sb.moderator.invoke("tweetchat status")
         shown = await status.message()
         say(f"maya ran /tweetchat status: {shown.embeds[0]['fields'][0]['name']} "
@@ -157,8 +152,9 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
                       if f["name"].startswith("Sources"))
         say(f"{CROWD[0]} asked /guidance about a patient's friend request: "
             f"\"{answer['title']}\" ({sources} sources cited, only {CROWD[0]} sees it)")
-        say(f"chat #{chat.id} scheduled: {len(preview.steps)} steps over "
-            f"{preview.steps[-1].offset.total_seconds():.0f} s (an hour at x{speed:g})")
+        steps = bot.store.steps(sb.guild_id, chat.id)
+        say(f"chat #{chat.id} scheduled: {len(steps)} steps over "
+            f"{(steps[-1].due_at - chat.start_at).total_seconds():.0f} s (an hour at x{speed:g})")
 
         crowd = Crowd(sb, sb.channel_id, random.Random(seed),
                       pace=definition.schedule.interval_minutes * 60 * 0.6)

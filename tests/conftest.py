@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bot.chats import load_chat_file  # noqa: E402
+from bot.chat import load_chat_file  # noqa: E402
 from bot.store import Store  # noqa: E402
 from seed import SEED_CHAT  # noqa: E402
 

@@ -11,8 +11,8 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.posts import Post
-from bot.runner import PostFailed, Published
+from bot.chat.posts import Post
+from bot.run.dispatcher import PostFailed, Published
 
 
 class FakeClock:

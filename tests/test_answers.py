@@ -10,7 +10,7 @@ from bot.answers import (
     AnswerWriter, MessageDeleted, MessageEdited, MessageSeen, channel_answer_number,
 )
 from bot.store import ChatState
-from bot.timeline import build_timeline
+from bot.chat.timeline import build_timeline
 from seed import EVENING
 
 GUILD, CHANNEL = 111, 222
@@ -24,10 +24,10 @@ def chat(store, seed):
                              created_by=1, now=EVENING)
     for step in store.steps(GUILD, chat.id):
         if step.question in THREADS:
-            store.record_thread(GUILD, step.id, THREADS[step.question])
+            store.set_thread(GUILD, step.id, THREADS[step.question])
     intro = store.steps(GUILD, chat.id)[0]
     store.claim_step(GUILD, intro.id, EVENING)
-    store.record_posted(GUILD, intro.id, message_id=1, posted_at=EVENING, late_seconds=None,
+    store.mark_posted(GUILD, intro.id, message_id=1, posted_at=EVENING, late_seconds=None,
                         needs_thread=False)
     store.set_chat_state(GUILD, chat.id, ChatState.RUNNING)
     return store.chat(GUILD, chat.id)

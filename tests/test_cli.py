@@ -97,3 +97,18 @@ def test_guidance_json_has_the_documented_shape(capsys):
 def test_guidance_says_when_it_has_nothing(capsys):
     assert main(["guidance", "recipe for banana bread"], now=NOW) == 0
     assert "No guidance in the file answers that well." in capsys.readouterr().out
+
+
+def test_export_offers_exactly_the_transcript_formats():
+    from bot.__main__ import TRANSCRIPT_FORMATS
+    from bot.record.transcript import FORMATS
+
+    assert TRANSCRIPT_FORMATS == tuple(FORMATS)
+
+
+def test_every_subcommand_is_declared_once_in_the_table(capsys):
+    from bot.__main__ import COMMANDS, build_parser
+
+    parser = build_parser()
+    choices = next(a for a in parser._subparsers._group_actions).choices
+    assert list(choices) == list(COMMANDS)

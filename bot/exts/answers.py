@@ -11,7 +11,7 @@ import discord
 from discord.ext import commands
 
 from bot.answers import MessageDeleted, MessageEdited, MessageSeen
-from bot.store import ChatRecord, ChatState
+from bot.store import Chat, ChatState
 
 if TYPE_CHECKING:
     from bot.app import TweetchatBot
@@ -106,7 +106,7 @@ class Answers(commands.Cog):
             log.info("backfill: read %d messages", read)
         return read
 
-    async def _backfill_chat(self, chat: ChatRecord) -> int:
+    async def _backfill_chat(self, chat: Chat) -> int:
         read = 0
         steps = self.bot.store.steps(chat.guild_id, chat.id)
         opened = self.bot.store.opened_at(chat.guild_id, chat.id)

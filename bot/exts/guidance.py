@@ -20,7 +20,7 @@ from discord.utils import escape_markdown, escape_mentions
 
 from bot import discord_limits as limits
 from bot.guidance import JURISDICTIONS, Entry, Hit, KnowledgeBase
-from bot.posts import COLOUR, shorten
+from bot.chat.posts import COLOUR, shorten
 
 if TYPE_CHECKING:
     from bot.app import TweetchatBot

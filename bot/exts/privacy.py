@@ -1,6 +1,6 @@
 """`/mydata`: members see, download and delete what the bot stores about them, and opt
 out of answer collection; plus the daily retention purge. The rules live in
-`bot.privacy`; this file only talks to Discord. Every reply is ephemeral."""
+`bot.record.privacy`; this file only talks to Discord. Every reply is ephemeral."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot import privacy
+from bot.record import privacy
 from bot.exts._confirm import ConfirmView
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@ cancel, status, new, config, and the record of a chat: transcript, stats.
 
 The group is limited to members with Manage Events (Discord enforces
 `default_member_permissions`); a server may also name a host role whose members can use
-it. Every reply is ephemeral; every change is made by `bot.control` (the core) and audited
+it. Every reply is ephemeral; every change is made by `bot.run.control` (the core) and audited
 there with who did it.
 """
 
@@ -17,18 +17,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chats import (
+from bot.chat import (
     ChatDefinition, ChatFileError, chat_files, chat_from_data, load_chat_file, parse_chat,
 )
 from bot import discord_limits as limits
-from bot.control import ChatStateError, Preview
+from bot.run.control import ChatStateError, InputError, Preview
 from bot.exts._confirm import ConfirmView
-from bot.exts.record import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
-from bot.posts import COLOUR, timestamp
-from bot.privacy import MAX_RETENTION_DAYS
-from bot.store import ACTIVE_CHAT_STATES, ChatRecord, StepState, StoreError, from_db
-from bot.timeline import StartTimeError
-from bot.zones import UnknownTimeZone, resolve_zone, suggest_zones
+from bot.exts._files import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
+from bot.chat.posts import COLOUR, reading_list, timestamp
+from bot.record.privacy import MAX_RETENTION_DAYS
+from bot.store import ACTIVE_CHAT_STATES, Chat, StepState, StoreError, from_db
+from bot.chat.timeline import StartTimeError
+from bot.chat.zones import UnknownTimeZone, suggest_zones
 
 if TYPE_CHECKING:
     from bot.app import TweetchatBot
@@ -44,7 +44,7 @@ NEEDED_PERMISSIONS = {
     "send_messages_in_threads": "Send Messages in Threads",
     "read_message_history": "Read Message History",
 }
-PEOPLE_ERRORS = (ChatStateError, StartTimeError, UnknownTimeZone, StoreError, ChatFileError,
+PEOPLE_ERRORS = (ChatStateError, InputError, StartTimeError, UnknownTimeZone, StoreError, ChatFileError,
                  RecordTooLarge)
 
 
@@ -95,7 +95,7 @@ class NewChatModal(discord.ui.Modal, title="New tweetchat"):
         try:
             interval = float(self.interval.value.strip())
         except ValueError:
-            raise ChatStateError(f"{self.interval.value!r} is not a number of minutes") from None
+            raise InputError(f"{self.interval.value!r} is not a number of minutes") from None
         return chat_from_data({
             "title": self.chat_title.value, "intro": self.intro.value,
             "wrap_up": self.wrap_up.value, "schedule": {"interval_minutes": interval},
@@ -110,14 +110,11 @@ class NewChatModal(discord.ui.Modal, title="New tweetchat"):
             await interaction.response.send_message(
                 f"⚠️ The chat was not saved:\n{problems}", ephemeral=True)
             return
-        except ChatStateError as exc:
+        except InputError as exc:
             await interaction.response.send_message(f"⚠️ The chat was not saved: {exc}", ephemeral=True)
             return
         bot = self.cog.bot
-        bot.store.save_chat(interaction.guild_id, definition,
-                                      created_by=interaction.user.id, now=bot.now())
-        bot.store.audit(interaction.guild_id, "chat saved", at=bot.now(),
-                        actor_id=interaction.user.id, detail=definition.title)
+        bot.control.save_chat(interaction.guild_id, definition, actor_id=interaction.user.id)
         await interaction.response.send_message(
             f"✅ Saved **{definition.title}** ({len(definition.questions)} questions, every "
             f"{definition.schedule.interval_minutes:g} min). Schedule it with `/tweetchat schedule`; "
@@ -216,7 +213,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                           file: discord.Attachment | None) -> ChatDefinition:
         if file is not None:
             if file.size > 100_000:
-                raise ChatStateError("that chat file is over 100 KB; is it the right file?")
+                raise InputError("that chat file is over 100 KB; is it the right file?")
             text = (await file.read()).decode("utf-8", errors="replace")
             return parse_chat(text, file.filename)
         if chat and chat.startswith(SAVED):
@@ -226,7 +223,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                 return saved[int(key)]
         path = self._chat_files().get(chat or "")
         if path is None:
-            raise ChatStateError(f"there is no chat file called {chat!r}; pick one from the list "
+            raise InputError(f"there is no chat file called {chat!r}; pick one from the list "
                                  "or attach a chat file")
         return load_chat_file(path)
 
@@ -275,9 +272,9 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         except ChatStateError as exc:
             await view.interaction.response.edit_message(content=f"⚠️ {exc}", embed=None, view=None)
             return
-        if timezone:
-            self.bot.store.update_server_settings(interaction.guild_id, self.bot.now(),
-                                                  timezone=resolve_zone(timezone).key)
+        if timezone:  # the zone a moderator picks becomes the server's default (audited)
+            self.bot.control.configure(interaction.guild_id, actor_id=interaction.user.id,
+                                       timezone=timezone)
         log.info("%s scheduled chat %s in guild %s", interaction.user, outcome.chat.id,
                  interaction.guild_id)
         await view.interaction.response.edit_message(
@@ -285,7 +282,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                     f"({timestamp(outcome.chat.start_at, 'R')}).", embed=None, view=None)
         await self._announce(outcome.chat, channel)
 
-    async def _announce(self, chat: ChatRecord, channel: discord.TextChannel) -> None:
+    async def _announce(self, chat: Chat, channel: discord.TextChannel) -> None:
         """Post the announcement and create the Discord Scheduled Event (best effort)."""
         d = chat.definition
         embed = discord.Embed(title=f"Coming up: {d.title}", colour=COLOUR,
@@ -298,7 +295,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             embed.add_field(name="Guests", value="\n".join(d.guests), inline=True)
         if d.reading:
             embed.add_field(name="Pre-chat reading", inline=False,
-                            value="\n".join(f"• [{r.title}]({r.url})" for r in d.reading))
+                            value=reading_list(d))
         if d.hashtag:
             embed.set_footer(text=d.hashtag)
         event_id = message_id = None
@@ -329,7 +326,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         await interaction.response.send_message(f"✅ {outcome.message}", ephemeral=True)
         await self._sync_event(interaction.guild, outcome.chat, name)
 
-    async def _sync_event(self, guild: discord.Guild, chat: ChatRecord, operation: str) -> None:
+    async def _sync_event(self, guild: discord.Guild, chat: Chat, operation: str) -> None:
         """Keep the chat's Discord Scheduled Event in step with the ledger (best effort)."""
         if not chat.scheduled_event_id:
             return
@@ -490,27 +487,13 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                      reminder_minutes: app_commands.Range[int, 0, 1440] | None = None,
                      retention_days: app_commands.Range[int, 0, MAX_RETENTION_DAYS] | None = None,
                      share_record: bool | None = None) -> None:
-        changes = {}
-        if timezone is not None:
-            changes["timezone"] = resolve_zone(timezone).key
-        if host_role is not None:
-            changes["host_role_id"] = host_role.id
-        if catch_up is not None:
-            changes["catch_up"] = catch_up
-        if archive_threads is not None:
-            changes["archive_threads"] = archive_threads
-        if reminder_minutes is not None:
-            changes["reminder_lead_minutes"] = reminder_minutes
-        if retention_days is not None:
-            changes["retention_days"] = retention_days or None
-        if share_record is not None:
-            changes["share_record"] = share_record
-        s = self.bot.store.update_server_settings(interaction.guild_id, self.bot.now(), **changes) \
-            if changes else self.bot.store.server_settings(interaction.guild_id)
-        if changes:
-            self.bot.store.audit(interaction.guild_id, "config changed", at=self.bot.now(),
-                                 actor_id=interaction.user.id,
-                                 detail=", ".join(f"{k}={v}" for k, v in changes.items()))
+        given = {"timezone": timezone, "host_role_id": host_role and host_role.id,
+                 "catch_up": catch_up, "archive_threads": archive_threads,
+                 "reminder_lead_minutes": reminder_minutes, "retention_days": retention_days,
+                 "share_record": share_record}
+        changes = {name: value for name, value in given.items() if value is not None}
+        s = self.bot.control.configure(interaction.guild_id, actor_id=interaction.user.id,
+                                       **changes)
         await interaction.response.send_message(
             ("✅ Saved. " if changes else "") +
             f"Time zone: **{s.timezone or self.bot.settings.default_timezone}** · host role: "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot import privacy
+from bot.record import privacy
 from bot.sandbox import Sandbox, SandboxConfig
 from bot.sandbox.client import restore_discord
 from bot.store import ChatState, Store

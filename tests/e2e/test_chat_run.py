@@ -5,27 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from bot.control import Preview
 from bot.sandbox.ratelimit import RateLimits, Rule
 from bot.store import ChatState, StepState
-from bot.timeline import ResolvedStart, build_timeline, compressed
 from seed import SEED_CHAT
 from e2e.conftest import CROWD, eventually, running_bot
 
-from bot.chats import load_chat_file
+from bot.chat import load_chat_file
 
 SPEED = 260  # the 65-minute seed chat in 15 s
 TOLERANCE = timedelta(seconds=1.5)  # how late a post may be on the sandbox
 
 
 def schedule_now(bot, sb, speed=SPEED, delay=1.0):
-    definition = compressed(load_chat_file(SEED_CHAT), speed)
-    start = bot.now() + timedelta(seconds=delay)
-    preview = Preview(definition, ResolvedStart(start, ZoneInfo("Europe/London")),
-                      build_timeline(definition, start))
-    return bot.control.schedule(sb.guild_id, sb.channel_id, preview, actor_id=sb.moderator.id).chat
+    return bot.control.schedule_compressed(
+        sb.guild_id, sb.channel_id, load_chat_file(SEED_CHAT), speed=speed, lead_seconds=delay,
+        zone="Europe/London", actor_id=sb.moderator.id).chat
 
 
 def bot_posts(sb):
@@ -120,7 +115,7 @@ async def test_restart_mid_chat_loses_nothing_and_posts_nothing_twice(sandbox, t
     await members[5].delete(gone)
     await members[1].delete(during[0])  # never seen by the bot: nothing to keep
     # Q2 falls due while the bot is away, and its grace period passes.
-    from bot.runner import SystemClock
+    from bot.run.dispatcher import SystemClock
     wait = (q2_due - SystemClock().now()).total_seconds() + grace + 1
     await asyncio.sleep(max(wait, 0))
     async with running_bot(sb, db) as bot:

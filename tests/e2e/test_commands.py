@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.runner import SystemClock
+from bot.run.dispatcher import SystemClock
 from bot.sandbox import CommandRefused
 from bot.sandbox import permissions as perms
 from bot.store import ChatState

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.posts import plural
+from bot.chat.posts import plural
 from bot.store import Store
-from bot.timeline import StepKind
+from bot.chat.timeline import StepKind
 
 MINUTE = timedelta(minutes=1)
 # Answers this long after the wrap-up still count, but are not drawn minute by minute:

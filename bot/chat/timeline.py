@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from bot.chats import ChatDefinition, MAX_CHAT_MINUTES
-from bot.zones import resolve_zone
+from bot.chat.definition import MAX_CHAT_MINUTES, ChatDefinition
+from bot.chat.zones import resolve_zone
 
 
 class StepKind(str, Enum):

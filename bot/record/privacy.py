@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.posts import plural
+from bot.chat.posts import plural
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -74,16 +74,6 @@ def set_opt_out(store: Store, guild_id: int, user_id: int, opted_out: bool, now:
                 if changed else "You were already opted out; nothing changed.")
     return ("You're opted back in: your tweetchat answers in this server will be stored "
             "from now on." if changed else "You weren't opted out; nothing changed.")
-
-
-def set_retention(store: Store, guild_id: int, days: int | None, actor_id: int,
-                  now: datetime) -> None:
-    """Set (or with None, remove) how long a server keeps answers."""
-    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
-        raise ValueError(f"retention must be between 1 and {MAX_RETENTION_DAYS} days")
-    store.update_server_settings(guild_id, now, retention_days=days)
-    store.audit(guild_id, "retention changed", at=now, actor_id=actor_id,
-                detail=f"{days} days" if days else "kept until deleted")
 
 
 def purge_expired(store: Store, now: datetime) -> dict[int, int]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chats import CatchUp, ChatDefinition, ChatFileError, load_chat_file, parse_chat
-from bot.posts import question_post, thread_name
+from bot.chat import CatchUp, ChatDefinition, ChatFileError, load_chat_file, parse_chat
+from bot.chat.posts import question_post, thread_name
 
 MINIMAL = """\
 title = "A chat"
@@ -181,7 +181,7 @@ def test_unreadable_file(tmp_path):
 
 def test_validation_limits_match_what_is_posted(seed):
     # The longest question the validator accepts must render within Discord's limits.
-    from bot import posts
+    from bot.chat import posts
 
     longest = "y" * posts.QUESTION_MAX
     chat = parse_chat(MINIMAL.replace('"Second?"', f'"{longest}"'))

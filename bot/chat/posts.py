@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import discord_limits as limits
-from bot.chats import ChatDefinition, Question
+from bot.chat.definition import ChatDefinition, Question
 
 COLOUR = 0x2B7A78  # a teal that reads on Discord's dark and light themes
 LATE_COLOUR = 0xC27C0E
@@ -74,7 +74,7 @@ def late_note(due: datetime, posted: datetime) -> str:
     """The line a late post starts with."""
     minutes = max(1, round((posted - due).total_seconds() / 60))
     return (
-        f"⏰ **Posted {minutes} minute{'s' if minutes != 1 else ''} late.** It was due "
+        f"⏰ **Posted {plural(minutes, 'minute')} late.** It was due "
         f"{timestamp(due, 't')} ({timestamp(due, 'R')}) but the bot could not post it then."
     )
 
@@ -130,7 +130,7 @@ def how_to_take_part(definition: ChatDefinition) -> str:
     tag = f" Add {definition.hashtag} if you like." if definition.hashtag else ""
     return (
         f"**How to take part**\n"
-        f"• {n} question{'s' if n != 1 else ''} (Q1–Q{n}) will be posted here, each with its "
+        f"• {plural(n, 'question')} (Q1–Q{n}) will be posted here, each with its "
         f"own thread. Answer in the question's thread.\n"
         f"• Or answer here in the channel by starting your message with the number, "
         f"e.g. `A1 …` for Q1.{tag}\n"
@@ -139,13 +139,17 @@ def how_to_take_part(definition: ChatDefinition) -> str:
     )
 
 
+def reading_list(definition: ChatDefinition) -> str:
+    """The pre-chat reading as a Markdown list of links ("" when there is none)."""
+    return "\n".join(f"• [{r.title}]({r.url})" for r in definition.reading)
+
+
 def reminder_post(definition: ChatDefinition, marker: str, *, starts: datetime) -> Post:
     """The "starting soon" post before a chat."""
     description = (f"**{definition.title}** starts {timestamp(starts, 'F')} "
                    f"({timestamp(starts, 'R')}) here.")
     if definition.reading:
-        description += "\n\nPre-chat reading:\n" + "\n".join(
-            f"• [{r.title}]({r.url})" for r in definition.reading)
+        description += "\n\nPre-chat reading:\n" + reading_list(definition)
     return Post(_embed("Starting soon", description, marker, definition.hashtag, False))
 
 
@@ -166,8 +170,8 @@ def intro_post(
     if starts is not None:
         fields.append({"name": "Starts", "value": timestamp(starts), "inline": True})
     if definition.reading:
-        links = "\n".join(f"• [{r.title}]({r.url})" for r in definition.reading)
-        fields.append({"name": "Pre-chat reading", "value": links, "inline": False})
+        fields.append({"name": "Pre-chat reading", "value": reading_list(definition),
+                       "inline": False})
     if fields:
         embed["fields"] = fields
     return Post(embed)
@@ -217,12 +221,11 @@ def _counts_field(definition: ChatDefinition, counts: ChatCounts) -> dict[str, A
     for q in definition.questions:
         c = by_number.get(q.number, QuestionCount(q.number, 0, 0))
         lines.append(
-            f"Q{q.number}: {c.answers} answer{'s' if c.answers != 1 else ''} from "
-            f"{c.participants} member{'s' if c.participants != 1 else ''}"
+            f"Q{q.number}: {plural(c.answers, 'answer')} from {plural(c.participants, 'member')}"
         )
     lines.append(
-        f"**In all: {counts.answers} answers from {counts.participants} "
-        f"member{'s' if counts.participants != 1 else ''}**"
+        f"**In all: {plural(counts.answers, 'answer')} from "
+        f"{plural(counts.participants, 'member')}**"
     )
     return {"name": "Answers", "value": "\n".join(lines), "inline": False}
 

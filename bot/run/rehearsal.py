@@ -12,9 +12,9 @@ import textwrap
 from datetime import datetime
 from typing import TextIO
 
-from bot.posts import Post
-from bot.runner import Published
-from bot.store import ChatRecord, StepRecord
+from bot.chat.posts import Post
+from bot.run.dispatcher import Published
+from bot.store import Chat, Step
 
 
 class TerminalPoster:
@@ -47,7 +47,7 @@ class TerminalPoster:
         self.out.flush()
         return thread_id
 
-    async def chat_finished(self, chat: ChatRecord, steps: list[StepRecord]) -> None:
+    async def chat_finished(self, chat: Chat, steps: list[Step]) -> None:
         self.finished.append(chat.id)
 
     def _print(self, post: Post) -> None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.store import Store, StoreError, migrations, to_db
-from bot.timeline import build_timeline
+from bot.chat.timeline import build_timeline
 from seed import EVENING
 
 GUILD = 111

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.timeline import StartTimeError, StepKind, build_timeline, resolve_start
-from bot.zones import UnknownTimeZone, resolve_zone, suggest_zones
+from bot.chat.timeline import StartTimeError, StepKind, build_timeline, resolve_start
+from bot.chat.zones import UnknownTimeZone, resolve_zone, suggest_zones
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -108,7 +108,7 @@ def test_timeline_requires_an_aware_start(seed):
 
 
 def test_explicit_offsets_and_midway_placement():
-    from bot.chats import parse_chat
+    from bot.chat import parse_chat
 
     chat = parse_chat("""
 title = "t"

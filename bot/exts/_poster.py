@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.exts.record import share_after_wrap_up
-from bot.posts import Post
-from bot.runner import PostFailed, Published
-from bot.store import ChatRecord, StepRecord
-from bot.timeline import StepKind
+from bot.chat.posts import Post
+from bot.run.dispatcher import PostFailed, Published
+from bot.store import Chat, Step
+from bot.chat.timeline import StepKind
 
 if TYPE_CHECKING:
     from bot.app import TweetchatBot
@@ -99,12 +98,11 @@ class DiscordPoster:
             raise PostFailed(f"opening the thread: {exc}") from None
         return thread.id
 
-    async def chat_finished(self, chat: ChatRecord, steps: list[StepRecord]) -> None:
+    async def chat_finished(self, chat: Chat, steps: list[Step]) -> None:
         await self._end_event(chat)
-        settings = self.bot.store.server_settings(chat.guild_id)
-        if settings.share_record:
-            await share_after_wrap_up(self.bot, chat)
-        if not settings.archive_threads:
+        # Announced, not called: the record feature listens (bot.exts.record).
+        self.bot.dispatch("tweetchat_chat_finished", chat)
+        if not self.bot.store.server_settings(chat.guild_id).archive_threads:
             return
         for step in steps:
             if step.kind is not StepKind.QUESTION or step.thread_id is None:
@@ -115,7 +113,7 @@ class DiscordPoster:
             except discord.HTTPException as exc:
                 log.warning("chat %s: could not archive thread %s: %s", chat.id, step.thread_id, exc)
 
-    async def _end_event(self, chat: ChatRecord) -> None:
+    async def _end_event(self, chat: Chat) -> None:
         """Mark the chat's Scheduled Event as over (it may never have been started)."""
         record = self.bot.store.chat(chat.guild_id, chat.id)
         guild = self.bot.get_guild(chat.guild_id)

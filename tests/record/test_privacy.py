@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot import privacy
+from bot.record import privacy
+from bot.record.privacy import MAX_RETENTION_DAYS
+from bot.run.control import ChatControl, InputError
 from bot.answers import AnswerWriter, MessageEdited, MessageSeen
 from bot.store import ChatState
-from bot.timeline import build_timeline
+from bot.chat.timeline import build_timeline
 from seed import EVENING
 
 GUILD, OTHER_GUILD, CHANNEL = 111, 333, 222
@@ -24,9 +26,9 @@ def make_chat(store, seed, guild, thread):
                              start_at=EVENING, timezone_name="Europe/London",
                              steps=build_timeline(seed, EVENING), created_by=MODERATOR, now=EVENING)
     steps = store.steps(guild, chat.id)
-    store.record_thread(guild, steps[1].id, thread)
+    store.set_thread(guild, steps[1].id, thread)
     store.claim_step(guild, steps[0].id, EVENING)
-    store.record_posted(guild, steps[0].id, message_id=thread - 1, posted_at=EVENING,
+    store.mark_posted(guild, steps[0].id, message_id=thread - 1, posted_at=EVENING,
                         late_seconds=None, needs_thread=False)
     store.set_chat_state(guild, chat.id, ChatState.RUNNING)
     return chat
@@ -127,9 +129,10 @@ async def test_retention_purges_exactly_what_is_older_than_n_days(store, two_ser
     chat, other, _ = two_servers
     # Answers 1 and 3 are 30 days and a minute old; answer 2 is exactly 30 days old: kept.
     now = EVENING + timedelta(days=30, minutes=2)
-    privacy.set_retention(store, GUILD, 30, MODERATOR, now)
-    with pytest.raises(ValueError):
-        privacy.set_retention(store, GUILD, 0, MODERATOR, now)
+    control = ChatControl(store, lambda: now)
+    control.configure(GUILD, actor_id=MODERATOR, retention_days=30)
+    with pytest.raises(InputError):
+        control.configure(GUILD, actor_id=MODERATOR, retention_days=MAX_RETENTION_DAYS + 1)
     assert privacy.purge_expired(store, now) == {GUILD: 2}
     assert [a["message_id"] for a in store.answers(GUILD, chat.id)] == [2]
     assert store.revisions(GUILD, 1) == [] and store.revisions(GUILD, 3) == []

@@ -20,11 +20,11 @@ import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
-from bot import privacy
+from bot.record import privacy
 from bot.__main__ import EXIT_INVALID, main
 from bot.store import StoreError
-from bot.timeline import build_timeline
-from bot.transcript import (FORMATS, HIDDEN_PARENT, MAX_DEPTH, build_transcript, render,
+from bot.chat.timeline import build_timeline
+from bot.record.transcript import (FORMATS, HIDDEN_PARENT, MAX_DEPTH, build_transcript, render,
                             transcript_filename)
 from e2e.recorded_chat import HOSTILE_NAME, HOSTILE_TEXT, HOSTILE_TEXT_2
 from seed import EVENING, ROOT

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.chats import CatchUp
-from bot.control import ChatControl
-from bot.runner import Dispatcher, PostFailed
+from bot.chat import CatchUp
+from bot.run.control import ChatControl
+from bot.run.dispatcher import Dispatcher, PostFailed
 from bot.store import ChatState, StepState, Store
 from seed import EVENING
 from fakes import Crash, FakeChannel, FakeClock, rate_limited

@@ -11,7 +11,7 @@ from bot.guidance import GuidanceIndex, GuidanceLibrary, KnowledgeFileError, loa
 from seed import ROOT
 
 KNOWLEDGE = ROOT / "data" / "guidance.toml"
-DEV_SET = ROOT / "tests" / "guidance_dev_set.toml"
+DEV_SET = ROOT / "tests" / "guidance" / "dev_set.toml"
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from bot import posts
-from bot.chats import CatchUp, ChatDefinition
-from bot.store import ChatRecord, ChatState, DueStep, StepRecord, Store
-from bot.timeline import StepKind, step_label
+from bot.chat import posts
+from bot.chat import CatchUp, ChatDefinition
+from bot.store import Chat, ChatState, DueStep, Step, Store
+from bot.chat.timeline import StepKind, step_label
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Poster(Protocol):
     async def open_thread(self, channel_id: int, message_id: int, name: str) -> int:
         """Open (or find, if it already exists) the public thread from a message."""
 
-    async def chat_finished(self, chat: ChatRecord, steps: list[StepRecord]) -> None:
+    async def chat_finished(self, chat: Chat, steps: list[Step]) -> None:
         """Called once when a chat's last step is done (e.g. to archive its threads)."""
 
 
@@ -104,7 +104,7 @@ def marker(chat_id: int, kind: StepKind, question: int | None) -> str:
     return f"chat {chat_id} · {step_label(kind, question)}"
 
 
-def effective_catch_up(chat: ChatRecord, store: Store) -> CatchUp:
+def effective_catch_up(chat: Chat, store: Store) -> CatchUp:
     """The server's catch-up setting if it has one, else the chat file's."""
     override = store.server_settings(chat.guild_id).catch_up
     return CatchUp(override) if override else chat.definition.schedule.catch_up
@@ -235,9 +235,9 @@ class Dispatcher:
             return
         await self._record(chat, step, published, late=lateness if late else None)
 
-    async def _record(self, chat: ChatRecord, step: StepRecord, published: Published,
+    async def _record(self, chat: Chat, step: Step, published: Published,
                 late: float | None) -> None:
-        self.store.record_posted(
+        self.store.mark_posted(
             chat.guild_id, step.id, message_id=published.message_id, posted_at=published.at,
             late_seconds=late, needs_thread=step.kind is StepKind.QUESTION,
         )
@@ -247,7 +247,7 @@ class Dispatcher:
                  f" ({late / 60:.0f} min late)" if late else "")
         await self._after_step(self.store.chat(chat.guild_id, chat.id))
 
-    async def _after_step(self, chat: ChatRecord) -> None:
+    async def _after_step(self, chat: Chat) -> None:
         """Finish the chat once no step is left to post."""
         if self.store.pending_count(chat.guild_id, chat.id) or chat.state not in (
             ChatState.SCHEDULED, ChatState.RUNNING
@@ -273,7 +273,7 @@ class Dispatcher:
             attempt = self._thread_attempts.get(step.id, 0) + 1
             self._thread_attempts[step.id] = attempt
             wait = self._backoff(attempt, retry_after)
-            self.store.record_thread_failure(
+            self.store.set_thread_failure(
                 chat.guild_id, step.id, error=str(exc) or type(exc).__name__,
                 retry_at=self.clock.now() + timedelta(seconds=wait),
             )
@@ -281,11 +281,11 @@ class Dispatcher:
                         chat.id, step.question, exc, wait)
             return
         self._thread_attempts.pop(step.id, None)
-        self.store.record_thread(chat.guild_id, step.id, thread_id)
+        self.store.set_thread(chat.guild_id, step.id, thread_id)
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _find(self, chat: ChatRecord, step: StepRecord) -> Published | None:
+    async def _find(self, chat: Chat, step: Step) -> Published | None:
         since = (step.claimed_at or step.due_at) - timedelta(minutes=5)
         return await self.poster.find_published(
             chat.channel_id, marker(chat.id, step.kind, step.question), since
@@ -297,7 +297,7 @@ class Dispatcher:
         return max(wait, retry_after or 0)
 
 
-def render_step(store: Store, chat: ChatRecord, step: StepRecord, *, due: datetime | None = None,
+def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = None,
                 posted: datetime | None = None) -> posts.Post:
     """The post for a step; `due` and `posted` given when it goes out late."""
     definition: ChatDefinition = chat.definition

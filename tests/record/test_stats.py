@@ -12,11 +12,11 @@ from collections import Counter
 from datetime import timedelta
 
 
-from bot import privacy
+from bot.record import privacy
 from bot.__main__ import EXIT_INVALID, main
-from bot.stats import LATE_WINDOW, chat_stats, render_chart, top_contributors
+from bot.record.stats import LATE_WINDOW, chat_stats, render_chart, top_contributors
 from bot.store import StepState
-from bot.timeline import StepKind, build_timeline
+from bot.chat.timeline import StepKind, build_timeline
 from seed import EVENING, ROOT
 
 
@@ -104,7 +104,7 @@ def test_per_minute_window_is_zero_filled_and_late_answers_are_counted_apart(sto
     steps = store.steps(1, chat.id)
     for s in steps:
         store.claim_step(1, s.id, s.due_at)
-        store.record_posted(1, s.id, message_id=5000 + s.seq, posted_at=s.due_at,
+        store.mark_posted(1, s.id, message_id=5000 + s.seq, posted_at=s.due_at,
                             late_seconds=None, needs_thread=False)
     assert all(s.state is StepState.POSTED for s in store.steps(1, chat.id))
     wrap_up = steps[-1].due_at
@@ -163,7 +163,7 @@ def test_ranking_only_when_asked(recorded_chat, recorded_store):
 
 
 def test_importing_stats_leaves_matplotlib_unloaded():
-    code = "import sys, bot.stats, bot.transcript; print('matplotlib' in sys.modules)"
+    code = "import sys, bot.record.stats, bot.record.transcript; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          check=True).stdout
     assert out.strip() == "False"

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.control import ChatControl, ChatStateError
-from bot.runner import Dispatcher
+from bot.run.control import ChatControl, ChatStateError, InputError
+from bot.run.dispatcher import Dispatcher
 from bot.store import ChatState, StepState
-from bot.timeline import StartTimeError
-from bot.zones import UnknownTimeZone
+from bot.chat.timeline import StartTimeError
+from bot.chat.zones import UnknownTimeZone
 from seed import EVENING
 from fakes import FakeChannel, FakeClock
 
@@ -70,7 +70,7 @@ def test_schedule_refuses_bad_input_and_writes_nothing(control, store, seed):
         control.preview(seed, "2030-12-02 20:00", "Europe/Londn")
     with pytest.raises(StartTimeError):
         control.preview(seed, "2020-12-02 20:00", "Europe/London")
-    with pytest.raises(ChatStateError):
+    with pytest.raises(InputError):
         control.preview(seed, "2030-12-02 20:00", "Europe/London", interval_minutes=-5)
     assert store.chats(GUILD) == [] and store.audit_log(GUILD) == []
 
@@ -144,9 +144,9 @@ def test_extend_pushes_the_rest_back(control, store, chat):
     control.extend(GUILD, chat.id, 15, actor_id=MOD)
     after = dues(store, chat)
     assert all(after[k] - before[k] == timedelta(minutes=15) for k in before)
-    with pytest.raises(ChatStateError):
+    with pytest.raises(InputError):
         control.extend(GUILD, chat.id, 0, actor_id=MOD)
-    with pytest.raises(ChatStateError):
+    with pytest.raises(InputError):
         control.extend(GUILD, chat.id, 500, actor_id=MOD)
 
 

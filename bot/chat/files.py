@@ -1,4 +1,4 @@
-"""Chat definitions: the human-editable TOML file a moderator writes, and its validation.
+"""Chat files: the human-editable TOML file a moderator writes, and its validation.
 
 A chat file says what a tweetchat is (title, hashtag, hosts, intro, the questions,
 wrap-up) and its default timing. `load_chat_file` turns a file into a
@@ -11,103 +11,18 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import time
-from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable
 
 from bot import discord_limits as limits
-from bot.zones import UnknownTimeZone, resolve_zone
-
-MAX_QUESTIONS = 20
-MAX_CHAT_MINUTES = 24 * 60
-
-
-class CatchUp(str, Enum):
-    """What to do with a step whose time passed while the bot could not post it."""
-
-    POST_LATE = "post-late"  # post it now, saying it is late
-    SKIP = "skip"  # do not post it; record why
-
-
-@dataclass(frozen=True)
-class Reading:
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Question:
-    number: int
-    text: str
-    thread: str | None = None  # short thread title; derived from the text when absent
-    at_minutes: float | None = None  # explicit offset from the start, overriding the interval
-
-
-@dataclass(frozen=True)
-class Midway:
-    after_question: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Schedule:
-    start: time | None = None  # default local start time
-    timezone: str | None = None
-    first_question_after_minutes: float = 5.0
-    interval_minutes: float = 10.0
-    wrap_up_after_minutes: float | None = None  # default: one interval after the last question
-    catch_up: CatchUp = CatchUp.POST_LATE
-    late_grace_seconds: int = 60  # later than this counts as late
-
-
-@dataclass(frozen=True)
-class ChatDefinition:
-    """One tweetchat: what is posted and when, relative to its start."""
-
-    title: str
-    intro: str
-    questions: tuple[Question, ...]
-    wrap_up: str
-    hashtag: str = ""
-    description: str = ""
-    hosts: tuple[str, ...] = ()
-    guests: tuple[str, ...] = ()
-    reading: tuple[Reading, ...] = ()
-    midway: Midway | None = None
-    schedule: Schedule = field(default_factory=Schedule)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data, stored as the chat's snapshot when it is scheduled."""
-        data = asdict(self)
-        sched = data["schedule"]
-        sched["start"] = self.schedule.start.strftime("%H:%M") if self.schedule.start else None
-        sched["catch_up"] = self.schedule.catch_up.value
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ChatDefinition":
-        """Rebuild a definition from :meth:`to_dict` output (already validated data)."""
-        sched = dict(data.get("schedule") or {})
-        if sched.get("start"):
-            hh, mm = sched["start"].split(":")
-            sched["start"] = time(int(hh), int(mm))
-        sched["catch_up"] = CatchUp(sched.get("catch_up", CatchUp.POST_LATE.value))
-        return cls(
-            title=data["title"],
-            intro=data["intro"],
-            questions=tuple(Question(**q) for q in data["questions"]),
-            wrap_up=data["wrap_up"],
-            hashtag=data.get("hashtag", ""),
-            description=data.get("description", ""),
-            hosts=tuple(data.get("hosts", ())),
-            guests=tuple(data.get("guests", ())),
-            reading=tuple(Reading(**r) for r in data.get("reading", ())),
-            midway=Midway(**data["midway"]) if data.get("midway") else None,
-            schedule=Schedule(**sched),
-        )
-
+from bot.chat import posts
+from bot.chat.definition import (
+    MAX_CHAT_MINUTES, MAX_QUESTIONS, CatchUp, ChatDefinition, Midway, Question, Reading, Schedule,
+)
+from bot.chat.timeline import offsets_problems
+from bot.chat.zones import UnknownTimeZone, resolve_zone
 
 # ---------------------------------------------------------------------------------------
 # Problems and where they are in the file
@@ -317,9 +232,6 @@ def load_chat_file(path: str | Path) -> ChatDefinition:
 
 
 def _validate(data: dict, index: _LineIndex, source: str) -> ChatDefinition:
-    # Imported here: posts imports this module for the definition types.
-    from bot import posts
-
     check = _Checker(index)
     check.keys(data, (), _TOP_KEYS)
 
@@ -364,8 +276,6 @@ def _validate(data: dict, index: _LineIndex, source: str) -> ChatDefinition:
         # Limits that depend on the whole definition (decorated posts, timeline order).
         for path, message in posts.oversize_problems(definition):
             check.add(path, message)
-        from bot.timeline import offsets_problems
-
         for path, message in offsets_problems(definition):
             check.add(path, message)
     if check.problems:
@@ -423,8 +333,6 @@ def _schedule(raw: Any, check: _Checker) -> Schedule:
 
 
 def _questions(raw: Any, check: _Checker) -> list[Question]:
-    from bot import posts
-
     if raw is None:
         check.add(("questions",), "missing; add [[questions]] tables with number and text")
         return []
@@ -489,8 +397,6 @@ def _questions(raw: Any, check: _Checker) -> list[Question]:
 def _midway(raw: Any, check: _Checker, count: int) -> Midway | None:
     if raw is None:
         return None
-    from bot import posts
-
     path = ("midway",)
     if not isinstance(raw, dict):
         check.add(path, "must be a [midway] table with after_question and text")

@@ -3,7 +3,11 @@
 Each operation is a change to the step ledger in the store, checked against the chat's
 state, written in one transaction, logged in the server's audit log with who did it, and
 followed by a wake-up of the dispatcher. Each returns a sentence for the moderator, or
-raises :class:`ChatStateError` saying why it cannot be done and what to do instead.
+raises :class:`ChatStateError` saying why it cannot be done and what to do instead, or
+:class:`InputError` when what the moderator typed is not valid.
+
+The server's settings (`configure`) and the chats a moderator writes (`save_chat`) are
+changed here too, so the Discord layer never writes to the store itself.
 """
 
 from __future__ import annotations
@@ -13,24 +17,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from bot.chats import ChatDefinition
-from bot.store import ACTIVE_CHAT_STATES, ChatRecord, ChatState, StepRecord, StepState, Store
-from bot.timeline import (
-    PlannedStep, ResolvedStart, StepKind, build_timeline, offsets_problems, resolve_start,
-    step_label,
+from bot.chat import CatchUp, ChatDefinition
+from bot.chat.posts import plural
+from bot.chat.zones import resolve_zone
+from bot.record.privacy import MAX_RETENTION_DAYS
+from bot.store import (
+    ACTIVE_CHAT_STATES, Chat, ChatState, ServerSettings, Step, StepState, Store,
+)
+from bot.chat.timeline import (
+    PlannedStep, ResolvedStart, StepKind, build_timeline, compressed, offsets_problems,
+    resolve_start, step_label,
 )
 
 MAX_EXTEND_MINUTES = 180
+MAX_REMINDER_MINUTES = 1440
 
 
 class ChatStateError(Exception):
     """An operation that does not fit the chat's state; the message is for the moderator."""
 
 
+class InputError(ValueError):
+    """What a moderator typed is not valid; the message says what is wrong and what would
+    work. Nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     message: str
-    chat: ChatRecord
+    chat: Chat
 
 
 @dataclass(frozen=True)
@@ -47,14 +62,14 @@ def with_interval(definition: ChatDefinition, interval_minutes: float | None) ->
     if interval_minutes is None:
         return definition
     if not 0.5 <= interval_minutes <= 240:
-        raise ChatStateError("the interval must be between 0.5 and 240 minutes")
+        raise InputError("the interval must be between 0.5 and 240 minutes")
     changed = dataclasses.replace(
         definition,
         schedule=dataclasses.replace(definition.schedule, interval_minutes=interval_minutes),
     )
     problems = offsets_problems(changed)
     if problems:
-        raise ChatStateError(
+        raise InputError(
             "with that interval: " + "; ".join(message for _, message in problems)
         )
     return changed
@@ -82,7 +97,7 @@ class ChatControl:
         """Check a start and plan every step, without writing anything. A reminder is
         planned `reminder_minutes` before the start if that is still in the future.
 
-        :raises UnknownTimeZone, StartTimeError, ChatStateError: with a message for people.
+        :raises UnknownTimeZone, StartTimeError, InputError: with a message for people.
         """
         definition = with_interval(definition, interval_minutes)
         start = resolve_start(start_local, tz, now=self.now(), occurrence=occurrence)
@@ -106,6 +121,67 @@ class ChatControl:
                     f"{chat.title!r} in channel {channel_id} at {chat.start_at:%Y-%m-%d %H:%M} UTC")
         self.wake()
         return Outcome(f"Scheduled **{chat.title}** (chat #{chat.id}).", chat)
+
+    def schedule_compressed(self, guild_id: int, channel_id: int, definition: ChatDefinition, *,
+                            speed: float, lead_seconds: float, zone: str,
+                            actor_id: int | None) -> Outcome:
+        """Schedule a chat to start `lead_seconds` from now with its timings `speed` times
+        faster: for rehearsals, the demo and trials, which cannot wait for a real evening."""
+        if speed <= 0:
+            raise InputError("the speed must be above 0, e.g. 60 to run an hour in a minute")
+        definition = compressed(definition, speed)
+        start = self.now() + timedelta(seconds=lead_seconds)
+        preview = Preview(definition, ResolvedStart(start, resolve_zone(zone)),
+                          build_timeline(definition, start))
+        return self.schedule(guild_id, channel_id, preview, actor_id=actor_id)
+
+    # -- the server's settings and chats ----------------------------------------------------
+
+    def configure(self, guild_id: int, *, actor_id: int | None, **changes) -> ServerSettings:
+        """Change some of a server's settings, each checked, in one audited write.
+
+        :param changes: any of ``timezone`` (an IANA name, resolved), ``host_role_id``,
+            ``catch_up`` ("post-late" or "skip"), ``reminder_lead_minutes`` (0 to 1440),
+            ``archive_threads``, ``retention_days`` (1 to 3650, or 0/None: keep answers),
+            ``share_record``.
+        :raises InputError, UnknownTimeZone: naming the setting and what would be valid.
+        """
+        checked = {}
+        for name, value in changes.items():
+            if name == "timezone":
+                value = resolve_zone(value).key
+            elif name == "catch_up" and value is not None:
+                try:
+                    value = CatchUp(value).value
+                except ValueError:
+                    raise InputError(f"catch_up {value!r} is not a policy; use one of "
+                                     + ", ".join(repr(c.value) for c in CatchUp)) from None
+            elif name == "reminder_lead_minutes":
+                if not 0 <= value <= MAX_REMINDER_MINUTES:
+                    raise InputError(f"the reminder must be 0 to {MAX_REMINDER_MINUTES} minutes "
+                                     "before the start (0: no reminder)")
+            elif name == "retention_days":
+                value = value or None
+                if value is not None and not 1 <= value <= MAX_RETENTION_DAYS:
+                    raise InputError(f"answers can be kept 1 to {MAX_RETENTION_DAYS} days "
+                                     "(0: until deleted)")
+            elif name not in ("host_role_id", "archive_threads", "share_record"):
+                raise InputError(f"there is no setting called {name!r}")
+            checked[name] = value
+        if not checked:
+            return self.store.server_settings(guild_id)
+        settings = self.store.update_server_settings(guild_id, self.now(), **checked)
+        self.store.audit(guild_id, "config changed", at=self.now(), actor_id=actor_id,
+                         detail=", ".join(f"{k}={v}" for k, v in checked.items()))
+        return settings
+
+    def save_chat(self, guild_id: int, definition: ChatDefinition, *,
+                  actor_id: int | None) -> int:
+        """Keep a chat a moderator wrote (already validated), for this server; its id."""
+        saved_id = self.store.save_chat(guild_id, definition, created_by=actor_id, now=self.now())
+        self.store.audit(guild_id, "chat saved", at=self.now(), actor_id=actor_id,
+                         detail=definition.title)
+        return saved_id
 
     # -- running ----------------------------------------------------------------------------
 
@@ -169,7 +245,7 @@ class ChatControl:
                actor_id: int | None) -> Outcome:
         """Push every step still to come back by `minutes`."""
         if not 0 < minutes <= MAX_EXTEND_MINUTES:
-            raise ChatStateError(f"extend by 1 to {MAX_EXTEND_MINUTES} minutes")
+            raise InputError(f"extend by 1 to {MAX_EXTEND_MINUTES} minutes")
         chat = self._chat(guild_id, chat_id, set(ACTIVE_CHAT_STATES),
                           "only a scheduled, running or paused chat can be extended")
         pending = self._pending(chat)
@@ -196,8 +272,8 @@ class ChatControl:
                     skipped += self.store.skip_step(guild_id, s.id, "skipped: chat stopped early")
             self.store.set_chat_state(guild_id, chat_id, ChatState.RUNNING)
         self._audit(chat, actor_id, "stopped early", f"{skipped} steps skipped")
-        return Outcome(f"Wrapping up **{chat.title}** now ({skipped} step"
-                       f"{'s' if skipped != 1 else ''} skipped).", self._reload(chat))
+        return Outcome(f"Wrapping up **{chat.title}** now ({plural(skipped, 'step')} skipped).",
+                       self._reload(chat))
 
     def cancel(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Call off a chat that has not started; nothing of it will be posted."""
@@ -213,26 +289,26 @@ class ChatControl:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _chat(self, guild_id: int, chat_id: int, allowed: set[ChatState], why: str) -> ChatRecord:
+    def _chat(self, guild_id: int, chat_id: int, allowed: set[ChatState], why: str) -> Chat:
         chat = self.store.chat(guild_id, chat_id)
         if chat.state not in allowed:
             raise ChatStateError(f"**{chat.title}** is {chat.state.value}: {why}.")
         return chat
 
-    def _pending(self, chat: ChatRecord) -> list[StepRecord]:
+    def _pending(self, chat: Chat) -> list[Step]:
         return [s for s in self.store.steps(chat.guild_id, chat.id) if s.state is StepState.PENDING]
 
-    def _shift(self, chat: ChatRecord, steps: list[StepRecord], by: timedelta) -> None:
+    def _shift(self, chat: Chat, steps: list[Step], by: timedelta) -> None:
         with self.store.transaction():
             for s in steps:
                 self.store.reschedule_step(chat.guild_id, s.id, s.due_at + by)
         self.wake()
 
-    def _reload(self, chat: ChatRecord) -> ChatRecord:
+    def _reload(self, chat: Chat) -> Chat:
         self.wake()
         return self.store.chat(chat.guild_id, chat.id)
 
-    def _audit(self, chat: ChatRecord, actor_id: int | None, action: str, detail: str = "") -> None:
+    def _audit(self, chat: Chat, actor_id: int | None, action: str, detail: str = "") -> None:
         self.store.audit(chat.guild_id, action, at=self.now(), actor_id=actor_id,
                          chat_id=chat.id, detail=detail)
 

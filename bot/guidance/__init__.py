@@ -1,0 +1,53 @@
+"""Guidance: the curated knowledge file, its validation and its search.
+
+The file (``data/guidance.toml``) holds curated entries of social-media guidance for
+health professionals, each in our own words with its sources. :func:`load_knowledge`
+validates it, naming the entry and field of every problem. :class:`GuidanceIndex`
+answers queries: SQLite FTS5 (Porter stemming, BM25 with per-field weights) after our own
+query clean-up (British/American spelling, a synonym map for how people talk, typo
+correction against the file's vocabulary), and an abstain rule: when the best entry
+covers too little of what was asked, or shares only one of its words (platform names
+aside), no answer, only "did you mean" suggestions.
+:class:`GuidanceLibrary` holds the file in force and reloads it safely.
+
+The parts: `_knowledge` (the file model and validation), `_query` (query clean-up),
+`_index` (the FTS index, ranking, abstaining). The names below are the public face.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.guidance._index import GuidanceIndex, Hit, SearchResult
+from bot.guidance._knowledge import (
+    JURISDICTIONS, Entry, KnowledgeBase, KnowledgeFileError, Source, load_knowledge,
+    looks_like_knowledge, parse_knowledge,
+)
+
+__all__ = [
+    "JURISDICTIONS", "Entry", "GuidanceIndex", "GuidanceLibrary", "Hit", "KnowledgeBase",
+    "KnowledgeFileError", "SearchResult", "Source", "load_knowledge", "looks_like_knowledge",
+    "parse_knowledge",
+]
+
+
+class GuidanceLibrary:
+    """The knowledge file in force. A reload that fails keeps the previous file serving."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.index = GuidanceIndex(load_knowledge(self.path))
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.index.kb
+
+    def reload(self) -> tuple[bool, str]:
+        """Re-read the file. Returns (True, summary) or (False, why, with the old file kept)."""
+        try:
+            index = GuidanceIndex(load_knowledge(self.path))
+        except KnowledgeFileError as exc:
+            return False, (f"The knowledge file was not reloaded; the previous version "
+                           f"({len(self.kb.entries)} entries) is still in use.\n{exc}")
+        self.index = index
+        return True, f"Reloaded {len(index.kb.entries)} guidance entries from {self.path.name}."

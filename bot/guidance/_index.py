@@ -1,0 +1,245 @@
+"""The search index: SQLite FTS5 over the entries (Porter stemming, BM25 with per-field
+weights), ranking and the abstain rule."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from bot.guidance._knowledge import Entry, KnowledgeBase
+from bot.guidance._query import (
+    _PHRASES, STOPWORDS, SYNONYMS, Term, _alternatives, _dictionary_fix, _flat, _Speller, words,
+)
+
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: Entry
+    score: float  # 0..1: how much of the query this entry covers, weighted by rarity
+    rank_score: float  # BM25 from FTS5, higher is better
+    evidence: float = 0.0  # the summed weight of the query words it covers
+    matched: int = 0  # how many of the query's words it contains, platform names aside
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    abstained: bool
+    results: list[Hit]
+    suggestions: list[Hit] = field(default_factory=list)
+    terms: list[Term] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape `tweetchat guidance --json` prints."""
+        def entry_json(hit: Hit) -> dict[str, Any]:
+            e = hit.entry
+            return {
+                "id": e.id, "title": e.title, "score": round(hit.score, 4), "answer": e.answer,
+                "points": {"do": list(e.do), "dont": list(e.dont)},
+                "differences": e.differences,
+                "jurisdictions": list(e.jurisdictions),
+                "last_reviewed": e.last_reviewed.isoformat(),
+                "sources": [{"publisher": s.publisher, "title": s.document, "year": s.year,
+                             "url": s.url, "section": s.section} for s in e.sources],
+            }
+        return {
+            "query": self.query,
+            "abstained": self.abstained,
+            "results": [entry_json(h) for h in self.results],
+            "suggestions": [{"id": h.entry.id, "title": h.entry.title, "score": round(h.score, 4)}
+                            for h in self.suggestions],
+        }
+
+
+# Column weights for FTS5's bm25(): title, phrasings, answer, points, topic.
+WEIGHTS = (4.0, 3.0, 1.0, 1.0, 2.0)
+ABSTAIN_BELOW = 0.38  # coverage under which we do not answer (tuned on the dev set)
+CORRECTED_WEIGHT = 0.8  # a word we had to correct counts for a little less
+WEAK_MATCH = 0.4  # a word that is only a detail of an entry (see _credit) counts for less
+UNKNOWN_WEIGHT = 2.0  # weight of a query word that no entry contains
+MATCH_CACHE_SIZE = 20_000  # FTS lookups remembered per index
+MIN_EVIDENCE = 2.5  # one common word ("chat", "post") is not enough to answer on
+# Nor is one word of a longer question: "how do I grow my instagram followers" shares
+# "followers" with the follow-request entry and nothing else of what it asks. Platform
+# names do not count towards this, since they say where, not what: every entry applies on
+# every platform, and a platform's name is in the phrasings of a third of them.
+MIN_MATCHED = 2
+PLATFORMS = frozenset("facebook fb instagram insta ig twitter tiktok linkedin snapchat snap "
+                      "youtube reddit bluesky mastodon discord".split()) | {"social media"}
+
+
+def _is_platform(term: Term) -> bool:
+    return set(term.forms()) <= PLATFORMS
+
+
+def _subject(e: Entry) -> str:
+    """The entry's topic and id: the curator's own names for what it is about
+    ("clinical-advice-strangers"), indexed with the title."""
+    return f"{e.topic} {e.id}".replace("-", " ")
+
+
+def _credit(kinds: list[str]) -> float:
+    """How much a query word counts for an entry, from the kinds of passage of it that
+    contain the word: fully when it names the entry's subject (title, topic or id) or
+    recurs (a phrasing and somewhere else), WEAK_MATCH when it is in one place only. A
+    phrasing is an example of how people ask, so a word in just one of them ("brand sent
+    me a free massage gun") is a detail of that example, not what the entry is about."""
+    if "title" in kinds or "topic" in kinds or ("phrasing" in kinds and len(kinds) >= 2):
+        return 1.0
+    return WEAK_MATCH
+
+
+class GuidanceIndex:
+    """A searchable index over one knowledge base (in-memory SQLite FTS5)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.db = sqlite_utils.Database(memory=True)
+        rows = []
+        vocabulary: dict[str, int] = {}
+        for rowid, e in enumerate(kb.entries, 1):
+            doc = {
+                "rowid": rowid,
+                "title": " ".join(words(e.title)),
+                "phrasings": " ".join(words(" . ".join(e.phrasings))),
+                "answer": " ".join(words(e.answer + " " + (e.differences or ""))),
+                "points": " ".join(words(" . ".join(e.do + e.dont))),
+                "topic": " ".join(words(_subject(e))),
+            }
+            for text in list(doc.values())[1:]:
+                for w in text.split():
+                    vocabulary[w] = vocabulary.get(w, 0) + 1
+            rows.append(doc)
+        self.db["entries"].insert_all(rows, pk="rowid")
+        self.db["entries"].enable_fts(
+            ["title", "phrasings", "answer", "points", "topic"],
+            tokenize="porter unicode61", create_triggers=False,
+        )
+        # The same text again, one row per title, phrasing, answer and point, so that a
+        # word's strength in an entry can depend on how many places it appears in.
+        self._passages: list[tuple[int, str]] = [(0, "")]  # passage rowid -> (entry, kind)
+        passage_rows = []
+        for rowid, e in enumerate(kb.entries, 1):
+            for kind, text in [("title", e.title), ("topic", _subject(e)),
+                               ("answer", e.answer + " " + (e.differences or "")),
+                               *(("phrasing", p) for p in e.phrasings),
+                               *(("point", p) for p in e.do + e.dont)]:
+                passage_rows.append({"rowid": len(self._passages), "text": " ".join(words(text))})
+                self._passages.append((rowid, kind))
+        self.db["passages"].insert_all(passage_rows, pk="rowid")
+        self.db["passages"].enable_fts(["text"], tokenize="porter unicode61",
+                                       create_triggers=False)
+        self._by_rowid = {rowid: e for rowid, e in enumerate(kb.entries, 1)}
+        self.vocabulary = vocabulary
+        self._speller = _Speller(vocabulary)
+        self._credit_cache: dict[str, dict[int, float]] = {}
+
+    def terms(self, query: str) -> list[Term]:
+        """The query's content words, each with its synonyms or spelling correction."""
+        text = " " + " ".join(query.lower().replace("’", "'").replace("'", "").split()) + " "
+        out: list[Term] = []
+        flat = _flat(text)  # the same words with hyphens as spaces: "group-chat" finds "group chat"
+        for phrase in _PHRASES:
+            if f" {phrase} " in flat or f" {phrase} " in text:
+                out.append(Term(" ".join(words(phrase)), _alternatives(phrase)))
+                text = text.replace(f" {phrase} ", " ").replace(phrase, " ")
+                flat = _flat(text)
+        seen = {t.word for t in out}
+        # Capitals mark an acronym (OSCE, CPD), not a typo to correct into a nearby word.
+        acronyms = {a.lower() for a in re.findall(r"\b[A-Z]{2,}\b", query)}
+        for w in words(text):
+            # Numbers are details of a case ("90 yr old", "band 6"), not what is asked.
+            if (w in STOPWORDS or w in seen or (len(w) < 2 and w not in SYNONYMS)
+                    or w.isdigit()):
+                continue
+            seen.add(w)
+            if w in SYNONYMS:
+                out.append(Term(w, _alternatives(w)))
+                continue
+            fixed = None if w in acronyms else self._speller.correct(w)
+            if fixed is None and w not in self.vocabulary and w not in acronyms:
+                fixed = _dictionary_fix(w)
+                if fixed is not None and fixed not in self.vocabulary and fixed not in SYNONYMS:
+                    fixed = None
+            if fixed is not None:
+                alts = _alternatives(fixed) if fixed in SYNONYMS else ()
+                out.append(Term(w, (fixed, *alts), corrected=True))
+            else:
+                out.append(Term(w))
+        return out
+
+    def _credits(self, term: Term) -> dict[int, float]:
+        """Entries containing the term: row id -> how much it counts there (_credit)."""
+        expr = term.fts()
+        if expr not in self._credit_cache:
+            if len(self._credit_cache) >= MATCH_CACHE_SIZE:  # a long-running bot sees endless words
+                self._credit_cache.clear()
+            places: dict[int, list[str]] = {}
+            for (pid,) in self.db.execute(
+                    "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?", [expr]):
+                entry, kind = self._passages[pid]
+                places.setdefault(entry, []).append(kind)
+            self._credit_cache[expr] = {entry: _credit(kinds) for entry, kinds in places.items()}
+        return self._credit_cache[expr]
+
+    def search(self, query: str, top: int = 3, jurisdiction: str | None = None) -> SearchResult:
+        """Rank entries for a query; abstain (no results, only suggestions) when the best
+        entry covers less than ABSTAIN_BELOW of the query's weighted words, less than
+        MIN_EVIDENCE in all, or fewer than MIN_MATCHED of its words (platforms aside).
+
+        :param query: what the member typed.
+        :param top: how many results to return when answering.
+        :param jurisdiction: one of JURISDICTIONS to keep only entries that apply there.
+        """
+        terms = self.terms(query)
+        if not terms:
+            return SearchResult(query, True, [], [], terms)
+        n = len(self.kb.entries)
+        weights, credits = [], []
+        platform = [_is_platform(t) for t in terms]
+        for t in terms:
+            docs = self._credits(t)
+            credits.append(docs)
+            # Rare words say more. A word found nowhere counts as moderately rare: the
+            # entries do not cover it, but it may just be an everyday word.
+            idf = math.log(1 + n / len(docs)) if docs else UNKNOWN_WEIGHT
+            weights.append(idf * (CORRECTED_WEIGHT if t.corrected else 1.0))
+        total = sum(weights)
+        expr = " OR ".join(t.fts() for t in terms)
+        ranked = self.db.execute(
+            f"SELECT rowid, -bm25(entries_fts, {', '.join(map(str, WEIGHTS))}) AS s "
+            "FROM entries_fts WHERE entries_fts MATCH ? ORDER BY s DESC LIMIT 40",
+            [expr],
+        ).fetchall()
+        hits = []
+        for rowid, rank_score in ranked:
+            entry = self._by_rowid[rowid]
+            if not entry.applies_to(jurisdiction):
+                continue
+            covered = sum(w * docs.get(rowid, 0.0) for w, docs in zip(weights, credits))
+            matched = sum(rowid in docs for docs, p in zip(credits, platform) if not p)
+            hits.append(Hit(entry, covered / total, rank_score, covered, matched))
+        # Coverage decides the order; BM25 breaks ties between entries covering as much.
+        hits.sort(key=lambda h: (round(h.score, 2), h.rank_score), reverse=True)
+        needed = min(MIN_MATCHED, len(terms) - sum(platform))
+        if (not hits or hits[0].score < ABSTAIN_BELOW or hits[0].evidence < MIN_EVIDENCE
+                or hits[0].matched < needed):
+            return SearchResult(query, True, [], hits[:3], terms)
+        return SearchResult(query, False, hits[:top], hits[top:top + 3], terms)
+
+    def titles_matching(self, prefix: str, limit: int = 25) -> list[Entry]:
+        """Entries for autocomplete: title words starting with what was typed, else search."""
+        typed = prefix.strip().lower()
+        if not typed:
+            return list(self.kb.entries[:limit])
+        starts = [e for e in self.kb.entries if typed in e.title.lower()]
+        if len(starts) >= limit:
+            return starts[:limit]
+        result = self.search(typed, top=limit)
+        found = [h.entry for h in result.results + result.suggestions]
+        return (starts + [e for e in found if e not in starts])[:limit]

@@ -1,0 +1,71 @@
+"""The SQLite store: the schema (as numbered migrations) and every query of the bot's
+database. Only this package writes SQL to it (the guidance index keeps its own
+in-memory FTS database, `bot.guidance`).
+
+It is built on sqlite-utils, runs in WAL mode, and keeps the database readable with
+ordinary tools (``sqlite-utils tables tweetchat.db``). :class:`Store` is the one public
+class; its methods are grouped by concern in the private modules (`_ledger`: chats and
+steps; `_answers`: answers as they arrive; `_members`: opt-outs, erasure, retention;
+`_shown`: what transcripts and statistics count; `_servers`: settings and audit). They
+return the typed records of `bot.store.records` or plain rows for exports, and raise
+:class:`NotFound` or :class:`WrongState` (both :class:`StoreError`) rather than doing
+nothing.
+
+Every row carries its server (``guild_id``) and every query that reads or changes a
+server's data is scoped by it. The exceptions are :meth:`Store.next_due_step`, the
+dispatcher's question "what is due next, anywhere?", which only returns step keys that
+the caller then handles through the scoped methods, and the operator's (command line)
+:meth:`Store.find_chat` and :meth:`Store.all_chats`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.store._answers import _Answers
+from bot.store._ledger import _Ledger
+from bot.store._members import _Members
+from bot.store._servers import _Servers
+from bot.store._shown import _Shown
+from bot.store.records import (
+    ACTIVE_CHAT_STATES, Chat, ChatState, DueStep, NotFound, QuestionTally, ServerSettings, Step,
+    StepState, StoreError, WrongState, from_db, to_db,
+)
+from bot.store.schema import migrations
+
+__all__ = [
+    "ACTIVE_CHAT_STATES", "Chat", "ChatState", "DueStep", "NotFound", "QuestionTally",
+    "ServerSettings",
+    "Step", "StepState", "Store", "StoreError", "WrongState", "from_db", "migrations",
+    "to_db",
+]
+
+
+class Store(_Servers, _Ledger, _Answers, _Members, _Shown):
+    """All reads and writes of the bot's SQLite database."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
+        self.path = str(path)
+        self._closed = False
+        self.db = sqlite_utils.Database(self.path)
+        if self.path != ":memory:":
+            self.db.enable_wal()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        """Checkpoint the WAL and close the connection (a second call does nothing)."""
+        if self._closed:
+            return
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.close()
+        self._closed = True
+
+    def schema_version(self) -> list[str]:
+        """Names of the applied migrations, oldest first."""
+        return [m.name for m in migrations.applied(self.db)]

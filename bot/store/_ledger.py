@@ -1,0 +1,269 @@
+"""Chats, their step ledger (what the dispatcher claims and marks posted) and saved chats."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterable
+
+from bot.chat.definition import ChatDefinition
+from bot.chat.timeline import PlannedStep
+from bot.store._base import StoreBase
+from bot.store.records import (
+    Chat, ChatState, DueStep, NotFound, Step, StepState, _chat, _step, from_db, to_db,
+)
+
+
+class _Ledger(StoreBase):
+    def create_chat(
+        self, *, guild_id: int, channel_id: int, definition: ChatDefinition, start_at: datetime,
+        timezone_name: str, steps: Iterable[PlannedStep], created_by: int | None, now: datetime,
+    ) -> Chat:
+        """Record a scheduled chat and its whole step ledger in one transaction."""
+        with self.db.atomic():
+            chat_id = self.db["chats"].insert(
+                {
+                    "guild_id": guild_id,
+                    "channel_id": channel_id,
+                    "title": definition.title,
+                    "definition": json.dumps(definition.to_dict(), ensure_ascii=False),
+                    "start_at": to_db(start_at),
+                    "timezone": timezone_name,
+                    "state": ChatState.SCHEDULED.value,
+                    "created_by": created_by,
+                    "created_at": to_db(now),
+                }
+            ).last_pk
+            self.db["steps"].insert_all(
+                {
+                    "guild_id": guild_id,
+                    "chat_id": chat_id,
+                    "seq": s.seq,
+                    "kind": s.kind.value,
+                    "question": s.question,
+                    "due_at": to_db(s.due),
+                    "state": StepState.PENDING.value,
+                    # Discord nonces are at most 25 characters; this is unique per step.
+                    "nonce": f"tc{chat_id}s{s.seq}",
+                    "attempts": 0,
+                }
+                for s in steps
+            )
+        return self.chat(guild_id, chat_id)
+
+    def chat(self, guild_id: int, chat_id: int) -> Chat:
+        """One chat of a server; StoreError if it does not exist there."""
+        rows = list(
+            self.db.query("SELECT * FROM chats WHERE guild_id = ? AND id = ?", [guild_id, chat_id])
+        )
+        if not rows:
+            raise NotFound(f"there is no chat #{chat_id} in this server")
+        return _chat(rows[0])
+
+    def chats(
+        self, guild_id: int, states: Iterable[ChatState] | None = None, limit: int = 100
+    ) -> list[Chat]:
+        """A server's chats, soonest start first, optionally only those in `states`."""
+        sql, params = "SELECT * FROM chats WHERE guild_id = ?", [guild_id]
+        if states is not None:
+            states = [ChatState(s).value for s in states]
+            sql += f" AND state IN ({', '.join('?' * len(states))})"
+            params += states
+        sql += " ORDER BY start_at, id LIMIT ?"
+        return [_chat(r) for r in self.db.query(sql, [*params, limit])]
+
+    def set_chat_state(
+        self, guild_id: int, chat_id: int, state: ChatState, *, paused_at: datetime | None = None,
+        ended_at: datetime | None = None,
+    ) -> None:
+        """Move a chat to `state` (NotFound if it is not in this server)."""
+        self._update_one(
+            "chats", guild_id, chat_id,
+            "UPDATE chats SET state = ?, paused_at = ?, ended_at = COALESCE(?, ended_at) "
+            "WHERE guild_id = ? AND id = ?",
+            [ChatState(state).value, to_db(paused_at), to_db(ended_at), guild_id, chat_id],
+            expected="in this server",
+        )
+
+    def set_chat_discord_ids(
+        self, guild_id: int, chat_id: int, *, scheduled_event_id: int | None = None,
+        announcement_message_id: int | None = None,
+    ) -> None:
+        """Remember the Discord scheduled event and announcement made for a chat."""
+        self._update_one(
+            "chats", guild_id, chat_id,
+            "UPDATE chats SET scheduled_event_id = COALESCE(?, scheduled_event_id), "
+            "announcement_message_id = COALESCE(?, announcement_message_id) "
+            "WHERE guild_id = ? AND id = ?",
+            [scheduled_event_id, announcement_message_id, guild_id, chat_id],
+            expected="in this server",
+        )
+
+    def steps(self, guild_id: int, chat_id: int) -> list[Step]:
+        """The step ledger of a chat, in posting order."""
+        return [
+            _step(r)
+            for r in self.db.query(
+                "SELECT * FROM steps WHERE guild_id = ? AND chat_id = ? ORDER BY seq",
+                [guild_id, chat_id],
+            )
+        ]
+
+    def step(self, guild_id: int, step_id: int) -> Step:
+        rows = list(
+            self.db.query("SELECT * FROM steps WHERE guild_id = ? AND id = ?", [guild_id, step_id])
+        )
+        if not rows:
+            raise NotFound(f"there is no step #{step_id} in this server")
+        return _step(rows[0])
+
+    def next_due_step(self) -> DueStep | None:
+        """The earliest work for the dispatcher across all servers: a pending step of a
+        scheduled or running chat, or a posted question whose thread is still to open."""
+        rows = list(
+            self.db.query(
+                """
+                SELECT guild_id, id, MAX(due_at, COALESCE(not_before, '')) AS at, 'post' AS action
+                  FROM steps
+                 WHERE state = 'pending'
+                   AND chat_id IN (SELECT id FROM chats WHERE state IN ('scheduled', 'running'))
+                UNION ALL
+                SELECT guild_id, id, thread_retry_at AS at, 'thread' AS action
+                  FROM steps
+                 WHERE state = 'posted' AND thread_retry_at IS NOT NULL
+                ORDER BY at, id
+                LIMIT 1
+                """
+            )
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return DueStep(r["guild_id"], r["id"], from_db(r["at"]), r["action"])
+
+    def claimed_steps(self) -> list[tuple[int, int]]:
+        """(guild_id, step_id) of steps left claimed: a crash hit while posting them."""
+        return [
+            (r["guild_id"], r["id"])
+            for r in self.db.query("SELECT guild_id, id FROM steps WHERE state = 'claimed' ORDER BY due_at, id")
+        ]
+
+    def claim_step(self, guild_id: int, step_id: int, now: datetime) -> bool:
+        """Mark a pending step as being posted. False if it was not pending (someone
+        else took it, or a moderator changed it meanwhile)."""
+        cursor = self.db.execute(
+            "UPDATE steps SET state = 'claimed', claimed_at = ?, attempts = attempts + 1 "
+            "WHERE guild_id = ? AND id = ? AND state = 'pending'",
+            [to_db(now), guild_id, step_id],
+        )
+        return cursor.rowcount == 1
+
+    def mark_posted(
+        self, guild_id: int, step_id: int, *, message_id: int, posted_at: datetime,
+        late_seconds: float | None, needs_thread: bool,
+    ) -> None:
+        """A claimed step is on Discord. A question is marked for its thread right away.
+        WrongState if the step is no longer claimed (a moderator skipped it meanwhile)."""
+        self._update_one(
+            "steps", guild_id, step_id,
+            "UPDATE steps SET state = 'posted', message_id = ?, posted_at = ?, late_seconds = ?, "
+            "thread_retry_at = ?, last_error = NULL WHERE guild_id = ? AND id = ? "
+            "AND state = 'claimed'",
+            [message_id, to_db(posted_at), late_seconds, to_db(posted_at) if needs_thread else None,
+             guild_id, step_id],
+            expected="claimed",
+        )
+
+    def release_claim(self, guild_id: int, step_id: int, *, error: str, retry_at: datetime) -> None:
+        """Posting a claimed step failed without reaching Discord: back to pending, with
+        the error and the time of the next attempt. WrongState if it is not claimed."""
+        self._update_one(
+            "steps", guild_id, step_id,
+            "UPDATE steps SET state = 'pending', claimed_at = NULL, not_before = ?, "
+            "last_error = ? WHERE guild_id = ? AND id = ? AND state = 'claimed'",
+            [to_db(retry_at), error[:500], guild_id, step_id],
+            expected="claimed",
+        )
+
+    def set_thread(self, guild_id: int, step_id: int, thread_id: int) -> None:
+        """The question's thread is open on Discord."""
+        self._update_one(
+            "steps", guild_id, step_id,
+            "UPDATE steps SET thread_id = ?, thread_retry_at = NULL, last_error = NULL "
+            "WHERE guild_id = ? AND id = ?",
+            [thread_id, guild_id, step_id],
+            expected="in this server",
+        )
+
+    def set_thread_failure(
+        self, guild_id: int, step_id: int, *, error: str, retry_at: datetime
+    ) -> None:
+        """Opening the question's thread failed; try again at `retry_at`."""
+        self._update_one(
+            "steps", guild_id, step_id,
+            "UPDATE steps SET thread_retry_at = ?, last_error = ? WHERE guild_id = ? AND id = ?",
+            [to_db(retry_at), error[:500], guild_id, step_id],
+            expected="in this server",
+        )
+
+    def skip_step(self, guild_id: int, step_id: int, reason: str) -> bool:
+        """Mark a pending or claimed step skipped, with why. False if it had already
+        been posted or ended."""
+        cursor = self.db.execute(
+            "UPDATE steps SET state = 'skipped', note = ? "
+            "WHERE guild_id = ? AND id = ? AND state IN ('pending', 'claimed')",
+            [reason, guild_id, step_id],
+        )
+        return cursor.rowcount == 1
+
+    def reschedule_step(self, guild_id: int, step_id: int, due_at: datetime) -> None:
+        """Move one pending step to a new due time (clearing any retry delay);
+        WrongState if it is no longer pending."""
+        self._update_one(
+            "steps", guild_id, step_id,
+            "UPDATE steps SET due_at = ?, not_before = NULL WHERE guild_id = ? AND id = ? "
+            "AND state = 'pending'",
+            [to_db(due_at), guild_id, step_id],
+            expected="pending",
+        )
+
+    def cancel_pending_steps(self, guild_id: int, chat_id: int, reason: str) -> int:
+        cursor = self.db.execute(
+            "UPDATE steps SET state = 'cancelled', note = ? "
+            "WHERE guild_id = ? AND chat_id = ? AND state = 'pending'",
+            [reason, guild_id, chat_id],
+        )
+        return cursor.rowcount
+
+    def opened_at(self, guild_id: int, chat_id: int) -> datetime | None:
+        """When a chat's intro was posted (None before): the chat is open from then."""
+        row = self.db.execute(
+            "SELECT posted_at FROM steps WHERE guild_id = ? AND chat_id = ? AND kind = 'intro'",
+            [guild_id, chat_id]).fetchone()
+        return from_db(row[0]) if row else None
+
+    def pending_count(self, guild_id: int, chat_id: int) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM steps WHERE guild_id = ? AND chat_id = ? "
+            "AND state IN ('pending', 'claimed')",
+            [guild_id, chat_id],
+        ).fetchone()[0]
+
+    def save_chat(self, guild_id: int, definition: ChatDefinition, *, created_by: int | None,
+                  now: datetime) -> int:
+        """Keep a chat a moderator wrote, for this server only; returns its id."""
+        return self.db["saved_chats"].insert({
+            "guild_id": guild_id, "title": definition.title,
+            "definition": json.dumps(definition.to_dict(), ensure_ascii=False),
+            "created_by": created_by, "created_at": to_db(now),
+        }).last_pk
+
+    def saved_chats(self, guild_id: int) -> list[tuple[int, ChatDefinition]]:
+        """A server's saved chats, newest first."""
+        return [
+            (r["id"], ChatDefinition.from_dict(json.loads(r["definition"])))
+            for r in self.db.query(
+                "SELECT id, definition FROM saved_chats WHERE guild_id = ? ORDER BY id DESC",
+                [guild_id])
+        ]
+

@@ -1,0 +1,58 @@
+"""Server settings and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.store._base import StoreBase
+from bot.store.records import ServerSettings, StoreError, to_db
+
+
+class _Servers(StoreBase):
+    def server_settings(self, guild_id: int) -> ServerSettings:
+        """A server's settings (defaults for a server never configured)."""
+        rows = list(self.db.query("SELECT * FROM servers WHERE guild_id = ?", [guild_id]))
+        if not rows:
+            return ServerSettings(guild_id)
+        r = rows[0]
+        return ServerSettings(
+            guild_id=r["guild_id"], timezone=r["timezone"], host_role_id=r["host_role_id"],
+            catch_up=r["catch_up"], reminder_lead_minutes=r["reminder_lead_minutes"],
+            archive_threads=bool(r["archive_threads"]), retention_days=r["retention_days"],
+            share_record=bool(r["share_record"]),
+        )
+
+    def update_server_settings(self, guild_id: int, now: datetime, **changes: Any) -> ServerSettings:
+        """Change some of a server's settings; unknown names raise StoreError."""
+        allowed = {"timezone", "host_role_id", "catch_up", "reminder_lead_minutes",
+                   "archive_threads", "retention_days", "share_record"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise StoreError(f"unknown server settings: {', '.join(sorted(unknown))}")
+        current = self.server_settings(guild_id).__dict__ | changes
+        for flag in ("archive_threads", "share_record"):
+            current[flag] = int(bool(current[flag]))
+        self.db["servers"].upsert({**current, "updated_at": to_db(now)}, pk="guild_id")
+        return self.server_settings(guild_id)
+
+
+    def audit(
+        self, guild_id: int, action: str, *, at: datetime, actor_id: int | None = None,
+        chat_id: int | None = None, detail: str = "",
+    ) -> None:
+        """Append a line to the server's audit log (who did what, never deleted content)."""
+        self.db["audit_log"].insert(
+            {"guild_id": guild_id, "at": to_db(at), "actor_id": actor_id, "action": action,
+             "chat_id": chat_id, "detail": detail}
+        )
+
+    def audit_log(self, guild_id: int, limit: int = 50) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT at, actor_id, action, chat_id, detail FROM audit_log WHERE guild_id = ? "
+                "ORDER BY id DESC LIMIT ?",
+                [guild_id, limit],
+            )
+        )
+

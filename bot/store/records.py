@@ -1,0 +1,157 @@
+"""The store's records, states and errors: what its methods return and raise.
+
+Times are stored as ISO 8601 text in UTC with a fixed width
+(``2026-12-07T20:05:00.000000+00:00``) so that text order is time order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import NamedTuple
+
+from bot.chat.definition import ChatDefinition
+from bot.chat.timeline import StepKind
+
+
+def to_db(moment: datetime | None) -> str | None:
+    """An aware datetime as fixed-width UTC ISO text (None stays None)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def from_db(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class ChatState(str, Enum):
+    SCHEDULED = "scheduled"  # waiting for its intro
+    RUNNING = "running"  # intro posted, steps to go
+    PAUSED = "paused"  # a moderator paused it; steps wait
+    FINISHED = "finished"  # every step posted or skipped
+    CANCELLED = "cancelled"  # called off before it started
+
+
+class StepState(str, Enum):
+    PENDING = "pending"  # not yet posted
+    CLAIMED = "claimed"  # the dispatcher is posting it (or crashed while doing so)
+    POSTED = "posted"  # on Discord; message id recorded
+    SKIPPED = "skipped"  # deliberately not posted; `note` says why
+    CANCELLED = "cancelled"  # the chat was cancelled
+
+
+ACTIVE_CHAT_STATES = (ChatState.SCHEDULED, ChatState.RUNNING, ChatState.PAUSED)
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    guild_id: int
+    channel_id: int
+    title: str
+    definition: ChatDefinition
+    start_at: datetime
+    timezone: str
+    state: ChatState
+    created_by: int | None
+    created_at: datetime
+    paused_at: datetime | None
+    ended_at: datetime | None
+    scheduled_event_id: int | None
+    announcement_message_id: int | None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    guild_id: int
+    chat_id: int
+    seq: int
+    kind: StepKind
+    question: int | None
+    due_at: datetime
+    state: StepState
+    nonce: str
+    attempts: int
+    not_before: datetime | None  # retry time after a failed attempt
+    claimed_at: datetime | None
+    posted_at: datetime | None
+    message_id: int | None
+    thread_id: int | None
+    thread_retry_at: datetime | None  # a question posted whose thread still has to be opened
+    late_seconds: float | None
+    note: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class DueStep:
+    """A key returned by the cross-server dispatcher query."""
+
+    guild_id: int
+    step_id: int
+    when: datetime  # when it should be acted on
+    action: str  # "post" or "thread"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    guild_id: int
+    timezone: str | None = None
+    host_role_id: int | None = None
+    catch_up: str | None = None  # overrides the chat file's policy when set
+    reminder_lead_minutes: int = 30
+    archive_threads: bool = True
+    retention_days: int | None = None  # answers older than this are purged; None: kept
+    share_record: bool = False  # the wrap-up carries the statistics, chart and transcript
+
+
+
+class QuestionTally(NamedTuple):
+    """How many answers a question had, from how many members."""
+
+    question: int
+    answers: int
+    participants: int
+
+
+class StoreError(Exception):
+    """A request the store cannot carry out; the message says which and why."""
+
+
+class NotFound(StoreError):
+    """The chat, step or row asked for does not exist in this server."""
+
+
+class WrongState(StoreError):
+    """A write that only applies in certain states found the row in another (e.g. a
+    step recorded as posted that is no longer claimed): nothing was changed."""
+
+
+def _chat(r: dict) -> Chat:
+    return Chat(
+        id=r["id"], guild_id=r["guild_id"], channel_id=r["channel_id"], title=r["title"],
+        definition=ChatDefinition.from_dict(json.loads(r["definition"])),
+        start_at=from_db(r["start_at"]), timezone=r["timezone"], state=ChatState(r["state"]),
+        created_by=r["created_by"], created_at=from_db(r["created_at"]),
+        paused_at=from_db(r["paused_at"]), ended_at=from_db(r["ended_at"]),
+        scheduled_event_id=r["scheduled_event_id"],
+        announcement_message_id=r["announcement_message_id"],
+    )
+
+
+def _step(r: dict) -> Step:
+    return Step(
+        id=r["id"], guild_id=r["guild_id"], chat_id=r["chat_id"], seq=r["seq"],
+        kind=StepKind(r["kind"]), question=r["question"], due_at=from_db(r["due_at"]),
+        state=StepState(r["state"]), nonce=r["nonce"], attempts=r["attempts"],
+        not_before=from_db(r["not_before"]), claimed_at=from_db(r["claimed_at"]),
+        posted_at=from_db(r["posted_at"]), message_id=r["message_id"], thread_id=r["thread_id"],
+        thread_retry_at=from_db(r["thread_retry_at"]), late_seconds=r["late_seconds"],
+        note=r["note"], last_error=r["last_error"],
+    )

@@ -1,0 +1,173 @@
+"""The database schema, as numbered sqlite-utils migrations applied in order at open."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("tweetchat")
+
+# ---------------------------------------------------------------------------------------
+# Schema. Never edit a migration that has shipped: add a new one.
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["servers"].create(
+        {
+            "guild_id": int,
+            "timezone": str,
+            "host_role_id": int,
+            "catch_up": str,
+            "reminder_lead_minutes": int,
+            "archive_threads": int,
+            "updated_at": str,
+        },
+        pk="guild_id",
+        defaults={"reminder_lead_minutes": 30, "archive_threads": 1},
+        not_null={"reminder_lead_minutes", "archive_threads"},
+    )
+    db["chats"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "channel_id": int,
+            "title": str,
+            "definition": str,  # JSON snapshot of the chat definition when scheduled
+            "start_at": str,
+            "timezone": str,
+            "state": str,
+            "created_by": int,
+            "created_at": str,
+            "paused_at": str,
+            "ended_at": str,
+            "scheduled_event_id": int,
+            "announcement_message_id": int,
+        },
+        pk="id",
+        not_null={"guild_id", "channel_id", "title", "definition", "start_at", "timezone",
+                  "state", "created_at"},
+    )
+    db["chats"].create_index(["guild_id", "state"])
+    db["steps"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "chat_id": int,
+            "seq": int,
+            "kind": str,
+            "question": int,
+            "due_at": str,
+            "state": str,
+            "nonce": str,  # Discord message nonce: the same on every attempt of this step
+            "attempts": int,
+            "not_before": str,
+            "claimed_at": str,
+            "posted_at": str,
+            "message_id": int,
+            "thread_id": int,
+            "thread_retry_at": str,
+            "late_seconds": float,
+            "note": str,
+            "last_error": str,
+        },
+        pk="id",
+        foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "chat_id", "seq", "kind", "due_at", "state", "nonce", "attempts"},
+        defaults={"attempts": 0},
+    )
+    db["steps"].create_index(["chat_id", "seq"], unique=True)
+    db["steps"].create_index(["state", "due_at"])
+    db["answers"].create(
+        {
+            "message_id": int,  # the Discord message id
+            "guild_id": int,
+            "chat_id": int,
+            "question": int,
+            "channel_id": int,  # where it was posted (the thread's id for thread answers)
+            "via": str,  # "thread" or "channel" (an "A1 ..." message)
+            "author_id": int,
+            "author_name": str,
+            "content": str,  # the current text
+            "created_at": str,
+            "edited_at": str,
+            "deleted_at": str,  # set when the member deleted it (withdrawn)
+            "reply_to": int,
+            "attachments": str,  # JSON list of {id, filename, size, content_type, url}
+        },
+        pk="message_id",
+        foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "chat_id", "question", "channel_id", "via", "author_id",
+                  "author_name", "content", "created_at", "attachments"},
+    )
+    db["answers"].create_index(["guild_id", "chat_id", "question"])
+    db["answers"].create_index(["guild_id", "author_id"])
+    db["answer_revisions"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "message_id": int,
+            "version": int,  # 0 is the text as first posted
+            "content": str,
+            "edited_at": str,  # when Discord says this version was written
+            "recorded_at": str,
+        },
+        pk="id",
+        foreign_keys=[("message_id", "answers", "message_id")],
+        not_null={"guild_id", "message_id", "version", "content", "edited_at", "recorded_at"},
+    )
+    db["answer_revisions"].create_index(["message_id", "version"], unique=True)
+    db["answer_revisions"].create_index(["message_id", "edited_at"], unique=True)
+    db["audit_log"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "at": str,
+            "actor_id": int,  # None for the bot itself
+            "action": str,
+            "chat_id": int,
+            "detail": str,
+        },
+        pk="id",
+        not_null={"guild_id", "at", "action"},
+    )
+    db["audit_log"].create_index(["guild_id", "at"])
+
+
+@migrations()
+def m002_lookup_indexes(db: sqlite_utils.Database) -> None:
+    # Every incoming message asks "is this channel a question's thread?" and "is a chat
+    # running in this channel?".
+    db["steps"].create_index(["guild_id", "thread_id"])
+    db["chats"].create_index(["guild_id", "channel_id", "state"])
+
+
+@migrations()
+def m003_saved_chats(db: sqlite_utils.Database) -> None:
+    # Chats moderators typed in Discord (/tweetchat new), offered when scheduling.
+    db["saved_chats"].create(
+        {"id": int, "guild_id": int, "title": str, "definition": str, "created_by": int,
+         "created_at": str},
+        pk="id", not_null={"guild_id", "title", "definition", "created_at"},
+    )
+    db["saved_chats"].create_index(["guild_id", "title"])
+
+
+@migrations()
+def m004_privacy(db: sqlite_utils.Database) -> None:
+    # Members who asked that their messages not be stored (/mydata optout).
+    db["optouts"].create({"guild_id": int, "user_id": int, "at": str},
+                         pk=("guild_id", "user_id"), not_null={"at"})
+    # What is left of erased answers (a member's /mydata delete, or retention): counts
+    # with no one's id, so a chat's statistics still add up.
+    db["erased_tallies"].create(
+        {"id": int, "guild_id": int, "chat_id": int, "question": int, "answers": int,
+         "participants": int, "reason": str, "at": str},
+        pk="id", foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "chat_id", "question", "answers", "participants", "reason", "at"},
+    )
+    db["erased_tallies"].create_index(["guild_id", "chat_id"])
+    db["servers"].add_column("retention_days", int)
+    db["servers"].add_column("share_record", int, not_null_default=0)
+    db["answers"].create_index(["guild_id", "created_at"])
+
