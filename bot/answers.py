@@ -25,8 +25,10 @@ What counts as an answer (see also the README):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Union
@@ -126,19 +128,34 @@ class WriteStats:
     withdrawals: int = 0
     ignored: int = 0
     batches: int = 0
+    failed_writes: int = 0  # attempts that failed and were retried (nothing lost)
+    overflowed: int = 0  # events refused because the queue was full (backfill finds them)
+    broken: int = 0  # events that could never be written (a bug; logged with the event)
+
+
+# Errors of the world, which pass: the database locked by another process, the disk
+# full or failing. A batch that hits one is kept and written again later.
+TRANSIENT = (sqlite3.OperationalError, OSError)
+RETRY_FIRST_SECONDS = 0.25
+RETRY_MAX_SECONDS = 15.0
+MAX_QUEUED = 200_000  # about 100 MB of answers waiting while the database is unavailable
 
 
 class AnswerWriter:
     """One task that writes answer events in batches (one transaction per batch)."""
 
     def __init__(self, store: Store, now: Callable[[], datetime], *, max_batch: int = 500,
-                 opted_out: Callable[[int, int], bool] | None = None) -> None:
+                 opted_out: Callable[[int, int], bool] | None = None,
+                 max_queued: int = MAX_QUEUED) -> None:
         """
         :param store: the database.
         :param now: the clock, for the time each row was recorded.
         :param max_batch: most events written in one transaction.
         :param opted_out: (guild_id, user_id) -> True to store nothing of that member.
+        :param max_queued: most events held while the database cannot be written; past
+            it, events are refused loudly and the next backfill recovers them.
         """
+        self.max_queued = max_queued
         self.store = store
         self.now = now
         self.max_batch = max_batch
@@ -153,6 +170,14 @@ class AnswerWriter:
         store it."""
         if isinstance(event, MessageSeen) and self.opted_out(event.guild_id, event.author_id):
             self.stats.ignored += 1
+            return
+        if self._queue.qsize() >= self.max_queued:
+            self.stats.overflowed += 1
+            if self.stats.overflowed % 1000 == 1:
+                log.error("answer queue full (%d events waiting for the database): %d events "
+                          "refused so far; they are read back from Discord by the backfill "
+                          "after the next restart or reconnect", self.max_queued,
+                          self.stats.overflowed)
             return
         self._queue.put_nowait(event)
 
@@ -194,24 +219,54 @@ class AnswerWriter:
         while True:
             first = await self._queue.get()
             batch = [first, *self._drain()]
-            try:
-                self.write(batch)
-            except Exception:
-                log.exception("could not write %d answer events", len(batch))
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            await self._write_until_done(batch)
+            for _ in batch:
+                self._queue.task_done()
             # Let the gateway handlers run between batches.
             await asyncio.sleep(0)
+
+    async def _write_until_done(self, batch: list[AnswerEvent]) -> None:
+        """Write a batch, keeping it through transient failures (retried with back-off,
+        for as long as it takes); an event that fails for any other reason is a bug: it
+        is logged and left out, and the rest of its batch is written."""
+        wait = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                self.write(batch)
+                return
+            except TRANSIENT as exc:
+                self.stats.failed_writes += 1
+                log.warning("could not write %d answer events (%s); keeping them, trying "
+                            "again in %.1f s", len(batch), exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RETRY_MAX_SECONDS)
+            except Exception:
+                break
+        for event in batch:  # one by one, to find the event that cannot be written
+            while True:
+                try:
+                    self.write([event])
+                    break
+                except TRANSIENT:
+                    await asyncio.sleep(wait)
+                except Exception:
+                    self.stats.broken += 1
+                    log.exception("answer event could not be written and is left out: %r", event)
+                    break
 
     def write(self, batch: list[AnswerEvent]) -> None:
         """Write a batch of events in one transaction (also usable without the task)."""
         if not batch:
             return
         recorded = self.now()
-        with self.store.transaction():
-            for event in batch:
-                self._apply(event, recorded)
+        before = dataclasses.replace(self.stats)
+        try:
+            with self.store.transaction():
+                for event in batch:
+                    self._apply(event, recorded)
+        except BaseException:
+            self.stats = before  # rolled back: nothing of the batch counted
+            raise
         self.stats.batches += 1
 
     def _apply(self, event: AnswerEvent, recorded: datetime) -> None:

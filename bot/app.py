@@ -32,7 +32,7 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance",
-              "bot.exts.privacy", "bot.exts.record")
+              "bot.exts.privacy")
 
 
 def intents() -> discord.Intents:
@@ -106,10 +106,7 @@ class TweetchatBot(commands.AutoShardedBot):
 
     async def _run_dispatcher(self) -> None:
         await self.wait_until_ready()
-        try:
-            await self.dispatcher.run()
-        except Exception:
-            log.exception("the step dispatcher stopped")
+        await self.dispatcher.supervise()
 
     async def sync_commands(self) -> None:
         """Sync slash commands: to the development server if one is set, else globally."""

@@ -67,8 +67,12 @@ class FakeChannel:
     messages: list[Message] = field(default_factory=list)
     threads: dict[int, tuple[int, str]] = field(default_factory=dict)  # message id -> (thread, name)
     finished: list[int] = field(default_factory=list)
+    actions: list[tuple[int, str]] = field(default_factory=list)  # (chat id, action) as done
+    notices: list[tuple[int, str]] = field(default_factory=list)  # what the host was told
+    action_failures: list[BaseException] = field(default_factory=list)
     publish_failures: list[BaseException] = field(default_factory=list)
     thread_failures: list[BaseException] = field(default_factory=list)
+    find_failures: list[BaseException] = field(default_factory=list)
     crash_before_send: bool = False
     crash_after_send: bool = False
     find_calls: int = 0
@@ -93,6 +97,8 @@ class FakeChannel:
 
     async def find_published(self, channel_id: int, marker: str, since: datetime) -> Published | None:
         self.find_calls += 1
+        if self.find_failures:
+            raise self.find_failures.pop(0)
         for m in self.messages:
             if (m.channel_id == channel_id and m.at >= since
                     and m.post.embed["footer"]["text"].endswith(marker)):
@@ -106,8 +112,16 @@ class FakeChannel:
             self.threads[message_id] = (next(self._ids), name)
         return self.threads[message_id][0]
 
-    async def chat_finished(self, chat, steps) -> None:
-        self.finished.append(chat.id)
+    async def notify_host(self, chat, text: str) -> None:
+        self.notices.append((chat.id, text))
+
+    async def chat_action(self, chat, kind) -> str | None:
+        self.actions.append((chat.id, kind.value))
+        if kind.value == "event_end":  # the first of the finishing actions
+            self.finished.append(chat.id)
+        if self.action_failures:
+            raise self.action_failures.pop(0)
+        return None
 
     def titles(self) -> list[str]:
         return [m.post.embed["title"] for m in self.messages]

@@ -147,3 +147,50 @@ async def test_a_burst_is_written_in_few_transactions(store, chat):
     assert store.db["answers"].count == 2000
     assert writer.stats.batches <= 8
     await writer.close()
+
+
+LOCK_HOLDER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")  # the write lock, as another program writing would hold it
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("ROLLBACK")
+"""
+
+
+async def test_a_batch_survives_another_process_holding_the_write_lock(store, chat):
+    """Another process holds the database's write lock for longer than the busy timeout:
+    the writer keeps the batch and writes it once the lock is gone; nothing is lost or
+    stored twice."""
+    import asyncio
+    import subprocess
+    import sys
+
+    store.db.execute("PRAGMA busy_timeout = 50")  # so the test need not wait 5 s
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, store.path, "1.5"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.start()
+    for i in range(1, 41):
+        writer.submit(seen(i, THREADS[1 + i % 2], f"answer {i}", author=i))
+    await asyncio.sleep(0.5)
+    assert store.answers(GUILD, chat.id) == []  # still locked out
+    assert writer.stats.failed_writes >= 1
+    await asyncio.wait_for(writer.flush(), 20)
+    holder.wait(5)
+    stored = store.answers(GUILD, chat.id)
+    assert sorted(a["message_id"] for a in stored) == list(range(1, 41))
+    assert writer.stats.answers == 40 and writer.stats.broken == 0
+    await writer.close()
+
+
+async def test_a_full_queue_refuses_loudly_instead_of_growing(store, chat, caplog):
+    writer = AnswerWriter(store, lambda: EVENING, max_queued=3)  # task not started: nothing drains
+    for i in range(1, 6):
+        writer.submit(seen(i, THREADS[1]))
+    assert writer.stats.overflowed == 2
+    assert any("answer queue full" in r.getMessage() for r in caplog.records)
+    await writer.flush()
+    assert len(store.answers(GUILD, chat.id)) == 3

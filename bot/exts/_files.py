@@ -18,7 +18,7 @@ import discord
 from bot import discord_limits as limits
 from bot.chat.posts import COLOUR
 from bot.record.stats import ChatStats, chat_stats, render_chart, top_contributors
-from bot.store import Store
+from bot.store import Chat, Store
 from bot.record.transcript import build_transcript, render, transcript_filename
 
 CHART_NAME = "chart.png"
@@ -29,7 +29,8 @@ class RecordTooLarge(Exception):
     """A file over Discord's upload limit; the message says what to do instead."""
 
 
-def stats_embed(stats: ChatStats, *, ranking: list[tuple[str, int]] | None = None) -> discord.Embed:
+def stats_embed(stats: ChatStats, *, ranking: list[tuple[str, int]] | None = None,
+                marker: str = "") -> discord.Embed:
     """The statistics as an embed showing the chart (attach it as CHART_NAME)."""
     embed = discord.Embed(title=f"Statistics: {stats.title}"[: limits.EMBED_TITLE],
                           description="\n".join(stats.summary_lines())[: limits.EMBED_DESCRIPTION],
@@ -40,7 +41,8 @@ def stats_embed(stats: ChatStats, *, ranking: list[tuple[str, int]] | None = Non
         embed.add_field(name="Most answers (shown because a moderator asked)",
                         value="\n".join(lines)[: limits.EMBED_FIELD_VALUE], inline=False)
     embed.set_image(url=f"attachment://{CHART_NAME}")
-    embed.set_footer(text=f"Chat #{stats.chat_id} · times in {stats.timezone}")
+    embed.set_footer(text=f"Chat #{stats.chat_id} · times in {stats.timezone}"
+                          + (f" · {marker}" if marker else ""))
     return embed
 
 
@@ -54,12 +56,12 @@ class StatsMessage:
 
 
 async def stats_message(store: Store, guild_id: int, chat_id: int, *,
-                        rank_members: int = 0) -> StatsMessage:
+                        rank_members: int = 0, marker: str = "") -> StatsMessage:
     """The statistics of a chat ready to send (StoreError for another server's chat)."""
     stats = chat_stats(store, guild_id, chat_id)
     ranking = top_contributors(store, guild_id, chat_id, rank_members) if rank_members else None
     chart = await asyncio.to_thread(render_chart, stats)
-    return StatsMessage(stats_embed(stats, ranking=ranking), chart)
+    return StatsMessage(stats_embed(stats, ranking=ranking, marker=marker), chart)
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,21 @@ async def transcript_file(store: Store, guild_id: int, chat_id: int, fmt: str) -
             f"or ask whoever runs the bot for `tweetchat export {chat_id} --format {fmt}`.")
     return TranscriptFile(data, transcript_filename(transcript, fmt), transcript.answer_count,
                           transcript.title)
+
+
+async def post_record(channel: discord.abc.Messageable, store: Store, chat: Chat, *,
+                      wrap_up_message_id: int | None, marker: str) -> discord.Message:
+    """Post a chat's statistics, chart and HTML transcript as a reply to its wrap-up. The
+    embed's footer ends with `marker`, so the post can be found after a crash."""
+    stats = await stats_message(store, chat.guild_id, chat.id, marker=marker)
+    files = stats.files()
+    note = "The statistics of the chat, and its transcript to download and keep."
+    try:
+        files.append((await transcript_file(store, chat.guild_id, chat.id, "html")).file())
+    except RecordTooLarge as exc:
+        note = f"The statistics of the chat. The transcript was not attached: {exc}"
+    reference = (discord.MessageReference(message_id=wrap_up_message_id, channel_id=chat.channel_id,
+                                          fail_if_not_exists=False)
+                 if wrap_up_message_id else None)
+    return await channel.send(note, embed=stats.embed, files=files, reference=reference,
+                              allowed_mentions=discord.AllowedMentions.none())

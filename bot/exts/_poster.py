@@ -1,5 +1,6 @@
 """The dispatcher's poster on Discord: sends step posts, finds them after a crash, opens
-question threads, and archives them when a chat ends."""
+question threads, and carries out the chat actions: the Scheduled Event started and
+ended, the threads archived, the record posted."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import aiohttp
 import discord
 
 from bot.chat.posts import Post
-from bot.run.dispatcher import PostFailed, Published
-from bot.store import Chat, Step
+from bot.exts._files import post_record
+from bot.run.dispatcher import PostFailed, Published, action_marker
+from bot.store import Chat, ChatActionKind
 from bot.chat.timeline import StepKind
 
 if TYPE_CHECKING:
@@ -27,9 +29,12 @@ THREAD_ARCHIVE_MINUTES = 1440
 def failure(exc: discord.HTTPException, what: str) -> PostFailed:
     """A Discord refusal as a PostFailed with a reason a moderator can act on."""
     if isinstance(exc, discord.Forbidden):
-        return PostFailed(f"{what}: the bot lacks a permission in that channel ({exc.text}); "
-                          "give it View Channel, Send Messages, Embed Links, Create Public "
-                          "Threads and Send Messages in Threads there")
+        return PostFailed(f"{what}: the bot lacks a permission ({exc.text}); give it View "
+                          "Channel, Send Messages, Embed Links, Create Public Threads, Send "
+                          "Messages in Threads, Manage Threads and Manage Events there",
+                          permanent=True)
+    if isinstance(exc, discord.NotFound):
+        return PostFailed(f"{what}: Discord says it no longer exists ({exc.text})", permanent=True)
     retry = None
     if exc.response is not None:
         header = exc.response.headers.get("Retry-After")
@@ -50,7 +55,7 @@ class DiscordPoster:
             try:
                 channel = await self.bot.fetch_channel(channel_id)
             except discord.NotFound:
-                raise PostFailed(f"channel {channel_id} no longer exists") from None
+                raise PostFailed(f"channel {channel_id} no longer exists", permanent=True) from None
             except discord.HTTPException as exc:
                 raise failure(exc, "fetching the channel") from None
         return channel  # type: ignore[return-value]
@@ -98,34 +103,75 @@ class DiscordPoster:
             raise PostFailed(f"opening the thread: {exc}") from None
         return thread.id
 
-    async def chat_finished(self, chat: Chat, steps: list[Step]) -> None:
-        await self._end_event(chat)
-        # Announced, not called: the record feature listens (bot.exts.record).
-        self.bot.dispatch("tweetchat_chat_finished", chat)
-        if not self.bot.store.server_settings(chat.guild_id).archive_threads:
+    async def notify_host(self, chat: Chat, text: str) -> None:
+        """A direct message to the moderator who scheduled the chat (their DMs may be
+        closed: then only the log and `/tweetchat status` say it)."""
+        if chat.created_by is None:
             return
-        for step in steps:
+        user = self.bot.get_user(chat.created_by) or await self.bot.fetch_user(chat.created_by)
+        await user.send(text, allowed_mentions=discord.AllowedMentions.none())
+
+    async def chat_action(self, chat: Chat, kind: ChatActionKind) -> str | None:
+        if kind is ChatActionKind.EVENT_START:
+            return await self._event(chat, end=False)
+        if kind is ChatActionKind.EVENT_END:
+            return await self._event(chat, end=True)
+        settings = self.bot.store.server_settings(chat.guild_id)
+        if kind is ChatActionKind.ARCHIVE_THREADS:
+            if not settings.archive_threads:
+                return "the server keeps threads open"
+            return await self._archive_threads(chat)
+        if not settings.share_record:
+            return "the server posts the record only on request"
+        await self.bot.writer.flush()  # answers still queued belong in the record
+        channel = await self._channel(chat.channel_id)
+        wrap_up = next((s for s in self.bot.store.steps(chat.guild_id, chat.id)
+                        if s.kind is StepKind.WRAP_UP and s.message_id), None)
+        try:
+            await post_record(channel, self.bot.store, chat,
+                              wrap_up_message_id=wrap_up.message_id if wrap_up else None,
+                              marker=action_marker(chat.id, kind))
+        except discord.HTTPException as exc:
+            raise failure(exc, "posting the record") from None
+        return None
+
+    async def _event(self, chat: Chat, *, end: bool) -> str | None:
+        """Start (or end) the chat's Scheduled Event. Each call uses the event object
+        Discord returned from the previous one: discord.py's objects are not updated in
+        place."""
+        event_id = self.bot.store.chat(chat.guild_id, chat.id).scheduled_event_id
+        guild = self.bot.get_guild(chat.guild_id)
+        if not event_id or guild is None:
+            return "no Scheduled Event"
+        try:
+            event = await guild.fetch_scheduled_event(event_id)
+            if event.status is discord.EventStatus.scheduled:
+                event = await event.start(reason="tweetchat started")
+            if end and event.status is discord.EventStatus.active:
+                event = await event.end(reason="tweetchat ended")
+        except discord.NotFound:
+            return "the Scheduled Event was deleted in Discord"
+        except discord.HTTPException as exc:
+            raise failure(exc, "updating the Scheduled Event") from None
+        return None if event.status in (discord.EventStatus.active, discord.EventStatus.completed) \
+            else f"the Scheduled Event is {event.status.name}"
+
+    async def _archive_threads(self, chat: Chat) -> str | None:
+        """Archive and lock every question thread; one that fails does not stop the
+        others, and the action is retried for those left."""
+        failed = []
+        for step in self.bot.store.steps(chat.guild_id, chat.id):
             if step.kind is not StepKind.QUESTION or step.thread_id is None:
                 continue
             try:
                 thread = self.bot.get_channel(step.thread_id) or await self.bot.fetch_channel(step.thread_id)
-                await thread.edit(archived=True, locked=True, reason="tweetchat ended")  # type: ignore[union-attr]
+                if not (getattr(thread, "archived", False) and getattr(thread, "locked", False)):
+                    await thread.edit(archived=True, locked=True, reason="tweetchat ended")  # type: ignore[union-attr]
+            except discord.NotFound:
+                continue  # deleted by a moderator: nothing to archive
             except discord.HTTPException as exc:
-                log.warning("chat %s: could not archive thread %s: %s", chat.id, step.thread_id, exc)
-
-    async def _end_event(self, chat: Chat) -> None:
-        """Mark the chat's Scheduled Event as over (it may never have been started)."""
-        record = self.bot.store.chat(chat.guild_id, chat.id)
-        guild = self.bot.get_guild(chat.guild_id)
-        if not record.scheduled_event_id or guild is None:
-            return
-        try:
-            event = await guild.fetch_scheduled_event(record.scheduled_event_id)
-            if event.status is discord.EventStatus.active:
-                await event.end()
-            elif event.status is discord.EventStatus.scheduled:
-                await event.start()
-                await event.end()
-        except discord.HTTPException as exc:
-            log.warning("chat %s: scheduled event not ended: %s", chat.id, exc)
-
+                failed.append(failure(exc, f"archiving the Q{step.question} thread"))
+        if failed:
+            raise PostFailed("; ".join(f.reason for f in failed),
+                             retry_after=max((f.retry_after or 0) for f in failed) or None)
+        return None

@@ -24,10 +24,11 @@ from bot import discord_limits as limits
 from bot.run.control import ChatStateError, InputError, Preview
 from bot.exts._confirm import ConfirmView
 from bot.exts._files import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
-from bot.chat.posts import COLOUR, reading_list, timestamp
+from bot.chat.posts import COLOUR, reading_list, shorten, timestamp
+from bot.chat.timeline import StartTimeError, step_label
+from bot.run.dispatcher import ACTION_NAMES
 from bot.record.privacy import MAX_RETENTION_DAYS
 from bot.store import ACTIVE_CHAT_STATES, Chat, StepState, StoreError, from_db
-from bot.chat.timeline import StartTimeError
 from bot.chat.zones import UnknownTimeZone, suggest_zones
 
 if TYPE_CHECKING:
@@ -327,24 +328,29 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         await self._sync_event(interaction.guild, outcome.chat, name)
 
     async def _sync_event(self, guild: discord.Guild, chat: Chat, operation: str) -> None:
-        """Keep the chat's Discord Scheduled Event in step with the ledger (best effort)."""
+        """Keep the chat's Discord Scheduled Event in step with the ledger (best effort;
+        the chat's own actions start and end it). Each change uses the object Discord
+        returned, and a start in the past is never asked for: Discord refuses it."""
         if not chat.scheduled_event_id:
             return
         steps = self.bot.store.steps(chat.guild_id, chat.id)
+        intro = next(s for s in steps if s.kind.value == "intro")
+        now = self.bot.now()
         try:
             event = await guild.fetch_scheduled_event(chat.scheduled_event_id)
             if operation == "cancel":
-                await event.cancel()
-            elif operation == "start" and event.status is discord.EventStatus.scheduled:
-                await event.start()
-            elif operation in ("extend", "resume", "skip", "stop"):
                 if event.status is discord.EventStatus.scheduled:
-                    intro = next(s for s in steps if s.kind.value == "intro")
-                    await event.edit(start_time=intro.due_at, end_time=steps[-1].due_at)
-                elif event.status is discord.EventStatus.active:
-                    end = max(steps[-1].due_at, self.bot.now())
-                    if end > event.start_time:  # Discord refuses an end before the start
-                        await event.edit(end_time=end)
+                    await event.cancel()
+                return
+            if event.status is discord.EventStatus.scheduled and (
+                    intro.posted_at is not None or intro.due_at <= now):
+                event = await event.start(reason="tweetchat started")
+            if event.status is discord.EventStatus.scheduled:
+                await event.edit(start_time=intro.due_at, end_time=steps[-1].due_at)
+            elif event.status is discord.EventStatus.active:
+                end = max(steps[-1].due_at, now)
+                if end > event.start_time:  # Discord refuses an end before the start
+                    await event.edit(end_time=end)
         except discord.HTTPException as exc:
             log.warning("chat %s: scheduled event not updated after %s: %s", chat.id, operation, exc)
 
@@ -392,7 +398,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     @app_commands.command(name="status", description="Upcoming and running chats")
     async def status(self, interaction: discord.Interaction) -> None:
         chats = self.bot.store.chats(interaction.guild_id, ACTIVE_CHAT_STATES)
-        if not chats:
+        troubled = self.bot.store.troubled_chat_actions(interaction.guild_id)
+        if not chats and not troubled:
             await interaction.response.send_message(
                 "No chats are scheduled or running. Use `/tweetchat schedule` to plan one.",
                 ephemeral=True)
@@ -405,12 +412,22 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             next_text = (f"next: {nxt.kind.value.replace('_', '-')}"
                          f"{' Q' + str(nxt.question) if nxt.question else ''} "
                          f"{timestamp(nxt.due_at, 'R')}" if nxt else "nothing left to post")
+            problems = "".join(
+                f"\n⚠️ {step_label(s.kind, s.question)} not posted yet: {s.last_error}"
+                for s in steps if s.state is StepState.PENDING and s.last_error)
             embed.add_field(
                 name=f"#{chat.id} {chat.title}"[:256],
-                value=f"{chat.state.value} · in <#{chat.channel_id}> · starts "
-                      f"{timestamp(chat.start_at, 'f')} · {posted}/{len(steps)} posted · {next_text}",
+                value=shorten(f"{chat.state.value} · in <#{chat.channel_id}> · starts "
+                              f"{timestamp(chat.start_at, 'f')} · {posted}/{len(steps)} posted · "
+                              f"{next_text}{problems}", limits.EMBED_FIELD_VALUE),
                 inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        if troubled and len(embed.fields) < 25:
+            lines = "\n".join(f"⚠️ chat #{a.chat_id}: {ACTION_NAMES[a.kind]}: {a.last_error} "
+                              f"(tried {a.attempts}×; retrying by itself)" for a in troubled)
+            embed.add_field(name="Waiting to be fixed", inline=False,
+                            value=shorten(lines, limits.EMBED_FIELD_VALUE))
+        await interaction.response.send_message(embed=embed, ephemeral=True,
+                                                allowed_mentions=discord.AllowedMentions.none())
 
     # -- the record ---------------------------------------------------------------------------
 

@@ -28,7 +28,10 @@ from typing import Protocol
 
 from bot.chat import posts
 from bot.chat import CatchUp, ChatDefinition
-from bot.store import Chat, ChatState, DueStep, Step, Store
+from bot.store import (
+    FINISHING_ACTIONS, Chat, ChatAction, ChatActionKind, ChatState, DueStep, Step, Store,
+    WrongState,
+)
 from bot.chat.timeline import StepKind, step_label
 
 log = logging.getLogger(__name__)
@@ -73,12 +76,16 @@ class Published:
 
 class PostFailed(Exception):
     """Discord refused the request, so nothing was posted (a 4xx/5xx answer, a rate
-    limit). Safe to retry. `retry_after` is Discord's suggested wait, if any."""
+    limit). Safe to retry. `retry_after` is Discord's suggested wait, if any;
+    `permanent` means retrying will not help until a person fixes something (a missing
+    permission, a deleted channel), so the host is told."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None,
+                 permanent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.permanent = permanent
 
 
 class Poster(Protocol):
@@ -95,13 +102,32 @@ class Poster(Protocol):
     async def open_thread(self, channel_id: int, message_id: int, name: str) -> int:
         """Open (or find, if it already exists) the public thread from a message."""
 
-    async def chat_finished(self, chat: Chat, steps: list[Step]) -> None:
-        """Called once when a chat's last step is done (e.g. to archive its threads)."""
+    async def notify_host(self, chat: Chat, text: str) -> None:
+        """Tell the chat's host about a problem only a person can fix (best effort)."""
+
+    async def chat_action(self, chat: Chat, kind: ChatActionKind) -> str | None:
+        """Carry out one of a chat's actions (start or end its Event, archive its threads,
+        post its record); returns a note for the ledger ("not asked for", ...). Must be
+        safe to repeat: after a crash an action may be carried out again, except the
+        record, which is first looked for by its marker (:func:`action_marker`)."""
 
 
 def marker(chat_id: int, kind: StepKind, question: int | None) -> str:
     """The text that ends a step's footer and identifies it on Discord."""
     return f"chat {chat_id} · {step_label(kind, question)}"
+
+
+ACTION_NAMES = {
+    ChatActionKind.EVENT_START: "Starting the Discord Event",
+    ChatActionKind.EVENT_END: "Ending the Discord Event",
+    ChatActionKind.ARCHIVE_THREADS: "Archiving the question threads",
+    ChatActionKind.SHARE_RECORD: "Posting the record under the wrap-up",
+}
+
+
+def action_marker(chat_id: int, kind: ChatActionKind) -> str:
+    """The text that ends the footer of a post made by a chat action (the record)."""
+    return f"chat {chat_id} · {kind.value}"
 
 
 def effective_catch_up(chat: Chat, store: Store) -> CatchUp:
@@ -118,11 +144,17 @@ class Dispatcher:
         self.poster = poster
         self.clock = clock or SystemClock()
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
+        self.alive = False
+        self.restarts = 0
         self._busy = asyncio.Lock()
         # Per-process backoff counters for thread retries; starting again at 0 after a
         # restart is harmless.
         self._thread_attempts: dict[int, int] = {}
+        # Set when a post's outcome is unknown: the next round resolves it first (by
+        # looking at Discord) before anything else is posted.
+        self._unresolved = False
 
     # -- public -------------------------------------------------------------------------
 
@@ -131,7 +163,9 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Recover from a crash, then post steps as they fall due until :meth:`stop`."""
+        """Recover from a crash, then post steps as they fall due until :meth:`stop`.
+        Errors of the world (network, database) end it; its supervisor
+        (:meth:`supervise`) starts it again."""
         await self.recover()
         while not self._stopping:
             await self.tick()
@@ -145,9 +179,38 @@ class Dispatcher:
             until = due.when if due is not None else now + MAX_SLEEP
             await self.clock.sleep_until(min(until, now + MAX_SLEEP), self._wake)
 
+    async def supervise(self, *, first_wait: float = 1.0, max_wait: float = 60.0) -> None:
+        """Run the dispatcher until :meth:`stop`, starting it again with back-off when an
+        error ends it (a locked or full database, the network): it never stays down.
+        :attr:`restarts` counts the restarts, :attr:`alive` says whether it is running."""
+        try:
+            await self._supervised(first_wait, max_wait)
+        finally:
+            self.alive = False
+
+    async def _supervised(self, first_wait: float, max_wait: float) -> None:
+        wait = first_wait
+        while not self._stopping:
+            self.alive = True
+            try:
+                await self.run()
+                return
+            except Exception as exc:  # noqa: BLE001 - any error: log, wait, start again
+                self.alive = False
+                self.restarts += 1
+                log.error("the step dispatcher hit %s: %s; starting it again in %.1f s",
+                          type(exc).__name__, exc, wait, exc_info=log.isEnabledFor(logging.DEBUG))
+                self._unresolved = True
+                try:
+                    await asyncio.wait_for(self._stopped.wait(), timeout=wait)
+                except asyncio.TimeoutError:
+                    pass
+                wait = min(wait * 2, max_wait)
+
     async def stop(self) -> None:
         """Finish the step in flight, then return; run() ends."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         async with self._busy:
             pass
@@ -164,10 +227,30 @@ class Dispatcher:
                 report.append(f"{step_label(step.kind, step.question)} of chat {chat.id}: found on "
                               "Discord, recorded")
             else:
+                # A first interruption is retried at once; repeated ones back off, so an
+                # outage with unknown outcomes does not turn into a burst of attempts.
+                wait = self._backoff(step.attempts - 1, None) if step.attempts > 1 else 0
                 self.store.release_claim(guild_id, step_id, error="interrupted before posting",
-                                         retry_at=self.clock.now())
+                                         retry_at=self.clock.now() + timedelta(seconds=wait))
                 report.append(f"{step_label(step.kind, step.question)} of chat {chat.id}: not on "
                               "Discord, will post")
+        for guild_id, action_id in self.store.claimed_chat_actions():
+            action = self.store.chat_action(guild_id, action_id)
+            chat = self.store.chat(guild_id, action.chat_id)
+            found = None
+            if action.kind is ChatActionKind.SHARE_RECORD:
+                found = await self.poster.find_published(
+                    chat.channel_id, action_marker(chat.id, action.kind),
+                    (chat.ended_at or action.due_at) - timedelta(minutes=5))
+            if found is not None:
+                self.store.mark_chat_action_done(guild_id, action_id, self.clock.now(),
+                                                 note="found on Discord after a restart")
+            else:
+                self.store.release_chat_action(guild_id, action_id, error="interrupted",
+                                               retry_at=self.clock.now())
+            report.append(f"{action.kind.value} of chat {chat.id}: "
+                          + ("found done" if found else "will do it again"))
+        self._unresolved = False
         for line in report:
             log.warning("recovered %s", line)
         return report
@@ -182,8 +265,15 @@ class Dispatcher:
                     break
                 if due.action == "thread":
                     await self._open_thread(due)
+                elif due.action == "chat action":
+                    await self._chat_action(due)
                 else:
                     await self._post(due)
+                if self._unresolved:
+                    # Resolve the unknown outcome (by looking at Discord) before anything
+                    # else is posted; if Discord cannot be read either, this raises and
+                    # the supervisor tries again after a back-off.
+                    await self.recover()
                 done += 1
         return done
 
@@ -227,22 +317,38 @@ class Dispatcher:
                                      retry_at=now + timedelta(seconds=wait))
             log.warning("chat %s: %s not posted (%s); retrying in %.0fs", chat.id, label,
                         exc.reason, wait)
+            if exc.permanent and step.last_error != exc.reason:  # once per new problem
+                await self._tell_host(chat, f"{label} could not be posted: {exc.reason}.")
             return
-        except Exception:
-            # Unknown outcome: keep the claim; recovery decides by looking at Discord.
-            log.exception("chat %s: %s: outcome unknown; checking Discord", chat.id, label)
-            await self.recover()
+        except Exception as exc:
+            # Unknown outcome: keep the claim; recovery decides by looking at Discord,
+            # on the next round (and after a back-off if Discord cannot be read either).
+            log.warning("chat %s: %s: outcome unknown (%s: %s); checking Discord", chat.id,
+                        label, type(exc).__name__, exc)
+            self._unresolved = True
             return
         await self._record(chat, step, published, late=lateness if late else None)
 
     async def _record(self, chat: Chat, step: Step, published: Published,
                 late: float | None) -> None:
-        self.store.mark_posted(
-            chat.guild_id, step.id, message_id=published.message_id, posted_at=published.at,
-            late_seconds=late, needs_thread=step.kind is StepKind.QUESTION,
-        )
-        if chat.state is ChatState.SCHEDULED and step.kind is StepKind.INTRO:
-            self.store.set_chat_state(chat.guild_id, chat.id, ChatState.RUNNING)
+        try:
+            self.store.mark_posted(
+                chat.guild_id, step.id, message_id=published.message_id, posted_at=published.at,
+                late_seconds=late, needs_thread=step.kind is StepKind.QUESTION,
+            )
+        except WrongState:
+            # A moderator skipped or stopped it while it was on its way: it is on
+            # Discord all the same, but the ledger keeps the moderator's decision.
+            log.warning("chat %s: %s was posted as a moderator skipped it", chat.id,
+                        step_label(step.kind, step.question))
+            await self._after_step(self.store.chat(chat.guild_id, chat.id))
+            return
+        if step.kind is StepKind.INTRO:
+            with self.store.transaction():
+                if chat.state is ChatState.SCHEDULED:
+                    self.store.set_chat_state(chat.guild_id, chat.id, ChatState.RUNNING)
+                self.store.add_chat_actions(chat.guild_id, chat.id, [ChatActionKind.EVENT_START],
+                                            published.at)
         log.info("chat %s: posted %s%s", chat.id, step_label(step.kind, step.question),
                  f" ({late / 60:.0f} min late)" if late else "")
         await self._after_step(self.store.chat(chat.guild_id, chat.id))
@@ -254,12 +360,32 @@ class Dispatcher:
         ):
             return
         now = self.clock.now()
-        self.store.set_chat_state(chat.guild_id, chat.id, ChatState.FINISHED, ended_at=now)
-        self.store.audit(chat.guild_id, "chat finished", at=now, chat_id=chat.id)
+        with self.store.transaction():
+            self.store.set_chat_state(chat.guild_id, chat.id, ChatState.FINISHED, ended_at=now)
+            self.store.add_chat_actions(chat.guild_id, chat.id, FINISHING_ACTIONS, now)
+            self.store.audit(chat.guild_id, "chat finished", at=now, chat_id=chat.id)
+        self.wake()
+
+    async def _chat_action(self, due: DueStep) -> None:
+        action: ChatAction = self.store.chat_action(due.guild_id, due.step_id)
+        chat = self.store.chat(due.guild_id, action.chat_id)
+        if not self.store.claim_chat_action(chat.guild_id, action.id, self.clock.now()):
+            return
         try:
-            await self.poster.chat_finished(chat, self.store.steps(chat.guild_id, chat.id))
-        except Exception:
-            log.exception("chat %s: finishing actions failed", chat.id)
+            note = await self.poster.chat_action(chat, action.kind)
+        except Exception as exc:  # every action can be retried on its own
+            retry_after = exc.retry_after if isinstance(exc, PostFailed) else None
+            reason = exc.reason if isinstance(exc, PostFailed) else f"{type(exc).__name__}: {exc}"
+            wait = self._backoff(action.attempts + 1, retry_after)
+            self.store.release_chat_action(chat.guild_id, action.id, error=reason,
+                                           retry_at=self.clock.now() + timedelta(seconds=wait))
+            log.warning("chat %s: %s not done (%s); retrying in %.0fs", chat.id,
+                        action.kind.value, reason, wait)
+            if isinstance(exc, PostFailed) and exc.permanent and action.last_error != reason:
+                await self._tell_host(chat, f"{ACTION_NAMES[action.kind]} did not work: {reason}.")
+            return
+        self.store.mark_chat_action_done(chat.guild_id, action.id, self.clock.now(), note=note)
+        log.info("chat %s: %s done%s", chat.id, action.kind.value, f" ({note})" if note else "")
 
     async def _open_thread(self, due: DueStep) -> None:
         step = self.store.step(due.guild_id, due.step_id)
@@ -284,6 +410,15 @@ class Dispatcher:
         self.store.set_thread(chat.guild_id, step.id, thread_id)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    async def _tell_host(self, chat: Chat, problem: str) -> None:
+        text = (f"**{chat.title}** (chat #{chat.id}): {problem} The bot keeps trying by "
+                "itself; once it is fixed, nothing else is needed. `/tweetchat status` shows "
+                "what is still waiting.")
+        try:
+            await self.poster.notify_host(chat, text)
+        except Exception as exc:  # noqa: BLE001 - a notice must never stop the chat
+            log.warning("chat %s: could not tell the host (%s)", chat.id, exc)
 
     async def _find(self, chat: Chat, step: Step) -> Published | None:
         since = (step.claimed_at or step.due_at) - timedelta(minutes=5)
@@ -311,10 +446,11 @@ def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = 
         return posts.question_post(definition, question, mark, due=due, posted=posted)
     if step.kind is StepKind.MIDWAY:
         return posts.midway_post(definition, mark, due=due, posted=posted)
-    per_question = store.answer_counts(chat.guild_id, chat.id)
+    # The same rule as the statistics: withdrawn answers and opted-out members not counted.
+    per_question = store.shown_counts_by_question(chat.guild_id, chat.id)
     counts = posts.ChatCounts(
-        [posts.QuestionCount(q, a, p) for q, a, p in per_question],
-        participants=store.participant_count(chat.guild_id, chat.id),
-        answers=sum(a for _, a, _ in per_question),
+        [posts.QuestionCount(*tally) for tally in per_question],
+        participants=store.chat_totals(chat.guild_id, chat.id)["participants"],
+        answers=sum(tally.answers for tally in per_question),
     )
     return posts.wrap_up_post(definition, mark, counts, due=due, posted=posted)

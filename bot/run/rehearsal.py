@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.chat.posts import Post
 from bot.run.dispatcher import Published
-from bot.store import Chat, Step
+from bot.store import Chat, ChatActionKind
 
 
 class TerminalPoster:
@@ -47,8 +47,14 @@ class TerminalPoster:
         self.out.flush()
         return thread_id
 
-    async def chat_finished(self, chat: Chat, steps: list[Step]) -> None:
-        self.finished.append(chat.id)
+    async def notify_host(self, chat: Chat, text: str) -> None:
+        self.out.write(f"!! {text}\n")
+
+    async def chat_action(self, chat: Chat, kind: ChatActionKind) -> str | None:
+        # A rehearsal has no Discord Event, threads to archive or record to post.
+        if kind is ChatActionKind.EVENT_END:
+            self.finished.append(chat.id)
+        return "rehearsal: nothing to do on Discord"
 
     def _print(self, post: Post) -> None:
         e = post.embed

@@ -30,16 +30,16 @@ from bot.store._members import _Members
 from bot.store._servers import _Servers
 from bot.store._shown import _Shown
 from bot.store.records import (
-    ACTIVE_CHAT_STATES, Chat, ChatState, DueStep, NotFound, QuestionTally, ServerSettings, Step,
-    StepState, StoreError, WrongState, from_db, to_db,
+    ACTIVE_CHAT_STATES, FINISHING_ACTIONS, Chat, ChatAction, ChatActionKind, ChatState, DueStep,
+    NotFound, QuestionTally, ServerSettings, Step, StepState, StoreError, WrongState, from_db,
+    to_db,
 )
 from bot.store.schema import migrations
 
 __all__ = [
-    "ACTIVE_CHAT_STATES", "Chat", "ChatState", "DueStep", "NotFound", "QuestionTally",
-    "ServerSettings",
-    "Step", "StepState", "Store", "StoreError", "WrongState", "from_db", "migrations",
-    "to_db",
+    "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "Chat", "ChatAction", "ChatActionKind",
+    "ChatState", "DueStep", "NotFound", "QuestionTally", "ServerSettings", "Step", "StepState",
+    "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",
 ]
 
 

@@ -10,7 +10,8 @@ from bot.chat.definition import ChatDefinition
 from bot.chat.timeline import PlannedStep
 from bot.store._base import StoreBase
 from bot.store.records import (
-    Chat, ChatState, DueStep, NotFound, Step, StepState, _chat, _step, from_db, to_db,
+    Chat, ChatAction, ChatActionKind, ChatState, DueStep, NotFound, Step, StepState, _action,
+    _chat, _step, from_db, to_db,
 )
 
 
@@ -119,7 +120,8 @@ class _Ledger(StoreBase):
 
     def next_due_step(self) -> DueStep | None:
         """The earliest work for the dispatcher across all servers: a pending step of a
-        scheduled or running chat, or a posted question whose thread is still to open."""
+        scheduled or running chat, a posted question whose thread is still to open, or a
+        pending chat action (Event, archiving, record)."""
         rows = list(
             self.db.query(
                 """
@@ -127,10 +129,20 @@ class _Ledger(StoreBase):
                   FROM steps
                  WHERE state = 'pending'
                    AND chat_id IN (SELECT id FROM chats WHERE state IN ('scheduled', 'running'))
+                   -- steps of one chat go out in order: never past an earlier one still to post
+                   AND NOT EXISTS (SELECT 1 FROM steps e WHERE e.chat_id = steps.chat_id
+                                      AND e.seq < steps.seq AND e.state IN ('pending', 'claimed'))
                 UNION ALL
                 SELECT guild_id, id, thread_retry_at AS at, 'thread' AS action
                   FROM steps
                  WHERE state = 'posted' AND thread_retry_at IS NOT NULL
+                UNION ALL
+                SELECT guild_id, id, MAX(due_at, COALESCE(not_before, '')) AS at,
+                       'chat action' AS action
+                  FROM chat_actions
+                 WHERE state = 'pending'
+                   AND NOT EXISTS (SELECT 1 FROM chat_actions e WHERE e.chat_id = chat_actions.chat_id
+                                      AND e.id < chat_actions.id AND e.state IN ('pending', 'claimed'))
                 ORDER BY at, id
                 LIMIT 1
                 """
@@ -248,6 +260,66 @@ class _Ledger(StoreBase):
             "AND state IN ('pending', 'claimed')",
             [guild_id, chat_id],
         ).fetchone()[0]
+
+    # -- chat actions (Event, archiving, record) ----------------------------------------
+
+    def add_chat_actions(self, guild_id: int, chat_id: int, kinds: Iterable[ChatActionKind],
+                         due_at: datetime) -> None:
+        """Put actions in a chat's ledger (an action already there is left as it is)."""
+        for kind in kinds:
+            self.db.execute(
+                "INSERT OR IGNORE INTO chat_actions (guild_id, chat_id, action, state, due_at, "
+                "attempts) VALUES (?, ?, ?, 'pending', ?, 0)",
+                [guild_id, chat_id, ChatActionKind(kind).value, to_db(due_at)])
+
+    def chat_action(self, guild_id: int, action_id: int) -> ChatAction:
+        rows = list(self.db.query("SELECT * FROM chat_actions WHERE guild_id = ? AND id = ?",
+                                  [guild_id, action_id]))
+        if not rows:
+            raise NotFound(f"there is no chat action #{action_id} in this server")
+        return _action(rows[0])
+
+    def chat_actions(self, guild_id: int, chat_id: int) -> list[ChatAction]:
+        """A chat's actions, in the order they were added."""
+        return [_action(r) for r in self.db.query(
+            "SELECT * FROM chat_actions WHERE guild_id = ? AND chat_id = ? ORDER BY id",
+            [guild_id, chat_id])]
+
+    def troubled_chat_actions(self, guild_id: int) -> list[ChatAction]:
+        """A server's chat actions not yet done whose last attempt failed, oldest first."""
+        return [_action(r) for r in self.db.query(
+            "SELECT * FROM chat_actions WHERE guild_id = ? AND state != 'done' "
+            "AND last_error IS NOT NULL ORDER BY id", [guild_id])]
+
+    def claimed_chat_actions(self) -> list[tuple[int, int]]:
+        """(guild_id, action id) of actions left claimed by a crash."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT guild_id, id FROM chat_actions WHERE state = 'claimed' ORDER BY id")]
+
+    def claim_chat_action(self, guild_id: int, action_id: int, now: datetime) -> bool:
+        """Mark a pending action as being done; False if it was not pending."""
+        return self.db.execute(
+            "UPDATE chat_actions SET state = 'claimed', claimed_at = ?, attempts = attempts + 1 "
+            "WHERE guild_id = ? AND id = ? AND state = 'pending'",
+            [to_db(now), guild_id, action_id]).rowcount == 1
+
+    def mark_chat_action_done(self, guild_id: int, action_id: int, now: datetime,
+                              note: str | None = None) -> None:
+        """A claimed action was carried out (or found done); `note` says what happened."""
+        self._update_one(
+            "chat_actions", guild_id, action_id,
+            "UPDATE chat_actions SET state = 'done', done_at = ?, note = ?, last_error = NULL "
+            "WHERE guild_id = ? AND id = ? AND state = 'claimed'",
+            [to_db(now), note, guild_id, action_id], expected="claimed")
+
+    def release_chat_action(self, guild_id: int, action_id: int, *, error: str,
+                            retry_at: datetime) -> None:
+        """A claimed action failed: back to pending, to be tried again at `retry_at`."""
+        self._update_one(
+            "chat_actions", guild_id, action_id,
+            "UPDATE chat_actions SET state = 'pending', claimed_at = NULL, not_before = ?, "
+            "last_error = ? WHERE guild_id = ? AND id = ? AND state = 'claimed'",
+            [to_db(retry_at), error[:500], guild_id, action_id], expected="claimed")
 
     def save_chat(self, guild_id: int, definition: ChatDefinition, *, created_by: int | None,
                   now: datetime) -> int:

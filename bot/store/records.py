@@ -94,9 +94,40 @@ class DueStep:
     """A key returned by the cross-server dispatcher query."""
 
     guild_id: int
-    step_id: int
+    step_id: int  # a step's id; for action "chat action", the chat action's id
     when: datetime  # when it should be acted on
-    action: str  # "post" or "thread"
+    action: str  # "post", "thread" or "chat action"
+
+
+class ChatActionKind(str, Enum):
+    """What a chat does on Discord besides its posts (see :class:`ChatAction`)."""
+
+    EVENT_START = "event_start"  # the intro is out: the Scheduled Event goes live
+    EVENT_END = "event_end"  # the chat is over: the Event is completed
+    ARCHIVE_THREADS = "archive_threads"  # the question threads are archived and locked
+    SHARE_RECORD = "share_record"  # statistics, chart and transcript under the wrap-up
+
+
+FINISHING_ACTIONS = (ChatActionKind.EVENT_END, ChatActionKind.ARCHIVE_THREADS,
+                     ChatActionKind.SHARE_RECORD)
+
+
+@dataclass(frozen=True)
+class ChatAction:
+    """One such action in the ledger: claimed before it is done, marked done after, and
+    retried on its own when Discord refuses it, so one failure never blocks the others."""
+
+    id: int
+    guild_id: int
+    chat_id: int
+    kind: ChatActionKind
+    state: str  # "pending", "claimed" or "done"
+    due_at: datetime
+    attempts: int
+    not_before: datetime | None
+    done_at: datetime | None
+    note: str | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -154,4 +185,13 @@ def _step(r: dict) -> Step:
         posted_at=from_db(r["posted_at"]), message_id=r["message_id"], thread_id=r["thread_id"],
         thread_retry_at=from_db(r["thread_retry_at"]), late_seconds=r["late_seconds"],
         note=r["note"], last_error=r["last_error"],
+    )
+
+
+def _action(r: dict) -> ChatAction:
+    return ChatAction(
+        id=r["id"], guild_id=r["guild_id"], chat_id=r["chat_id"],
+        kind=ChatActionKind(r["action"]), state=r["state"], due_at=from_db(r["due_at"]),
+        attempts=r["attempts"], not_before=from_db(r["not_before"]),
+        done_at=from_db(r["done_at"]), note=r["note"], last_error=r["last_error"],
     )

@@ -171,3 +171,32 @@ def m004_privacy(db: sqlite_utils.Database) -> None:
     db["servers"].add_column("share_record", int, not_null_default=0)
     db["answers"].create_index(["guild_id", "created_at"])
 
+
+
+@migrations()
+def m005_chat_actions(db: sqlite_utils.Database) -> None:
+    # What a chat does on Discord besides posting: start its Scheduled Event when the
+    # intro is out; end the Event, archive the threads and post the record when it is
+    # over. Each is a row claimed and marked done like a step, retried on its own.
+    db["chat_actions"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "chat_id": int,
+            "action": str,
+            "state": str,  # pending, claimed, done
+            "due_at": str,
+            "attempts": int,
+            "not_before": str,
+            "claimed_at": str,
+            "done_at": str,
+            "note": str,
+            "last_error": str,
+        },
+        pk="id",
+        foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "chat_id", "action", "state", "due_at", "attempts"},
+        defaults={"attempts": 0},
+    )
+    db["chat_actions"].create_index(["chat_id", "action"], unique=True)
+    db["chat_actions"].create_index(["state", "due_at"])

@@ -306,3 +306,42 @@ async def test_no_reminder_when_the_start_is_too_soon_and_start_now_skips_it(sto
     control.start_now(GUILD, chat.id, actor_id=MOD)
     steps = store.steps(GUILD, chat.id)
     assert steps[0].state is StepState.SKIPPED and steps[1].due_at == clock.now()
+
+
+async def test_the_supervisor_restarts_the_dispatcher_when_discord_cannot_be_read(
+        store, clock, channel, seed):
+    """A post's outcome is unknown and reading Discord to resolve it fails too (network,
+    disk): the dispatcher is started again with back-off, resolves it, and posts the
+    chat once and in order. Before, the dispatcher task ended for good."""
+    import asyncio
+
+    chat = schedule(store, clock, seed)
+    dispatcher = Dispatcher(store, channel, clock)
+    clock.set(EVENING)
+    channel.publish_failures.append(TimeoutError("no answer from Discord"))
+    channel.find_failures += [OSError("network is unreachable"), OSError("still down")]
+    task = asyncio.create_task(dispatcher.supervise(first_wait=0.01, max_wait=0.05))
+    for _ in range(200):
+        if channel.titles():
+            break
+        await asyncio.sleep(0.01)
+    assert dispatcher.restarts == 2 and dispatcher.alive
+    assert channel.titles() == [seed.title]
+    assert store.steps(GUILD, chat.id)[0].state is StepState.POSTED
+    await dispatcher.stop()
+    await asyncio.wait_for(task, 5)
+    assert not dispatcher.alive
+
+
+async def test_steps_of_a_chat_stay_in_order_when_one_keeps_failing(store, clock, channel, seed):
+    """Q1 is refused again and again: Q2 waits for it rather than overtaking it."""
+    chat = schedule(store, clock, seed)
+    dispatcher = Dispatcher(store, channel, clock)
+    await run_until(dispatcher, clock, EVENING + timedelta(minutes=5), step=timedelta(seconds=5))
+    # Backing off up to 5 min between tries, Q1 is still failing when Q2 falls due.
+    channel.publish_failures += [PostFailed("500 Internal Server Error")] * 10
+    await run_until(dispatcher, clock, EVENING + timedelta(minutes=120), step=timedelta(seconds=5))
+    assert channel.titles()[:3] == [seed.title, "Q1 of 6", "Q2 of 6"]
+    assert channel.titles()[-1] == f"Thank you for joining: {seed.title}"
+    posted = [s.posted_at for s in store.steps(GUILD, chat.id)]
+    assert posted == sorted(posted)

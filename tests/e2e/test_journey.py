@@ -1,0 +1,187 @@
+"""A moderator's whole journey, through the slash commands only: configure the server,
+`/tweetchat schedule` with its preview and Confirm (announcement and Scheduled Event),
+then leave the chat alone. It starts on its own timer, members answer in the threads,
+and at the end the threads are archived and locked, the Event is completed and the
+record is posted. Nothing here calls the core to schedule or start a chat.
+
+The bot runs on a clock 60 times faster than real time (the chat's hour in about a
+minute); Discord's side, the sandbox, keeps real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.chat.timeline import step_label
+from bot.store import ChatState
+from e2e.conftest import CROWD, eventually, running_bot
+
+SEED = "physiotalk-2016-10-17-professionalism"
+SPEED = 60
+EVENT_COMPLETED = 3
+
+
+class ScaledClock:
+    """Time `speed` times faster than the real clock, from the moment it is made."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.origin = datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        real = datetime.now(timezone.utc)
+        return self.origin + (real - self.origin) * self.speed
+
+    async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
+        delay = (when - self.now()).total_seconds() / self.speed
+        if delay <= 0:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=min(delay, 60))
+        except asyncio.TimeoutError:
+            pass
+
+
+@pytest.fixture
+async def fast_bot(sandbox, tmp_path):
+    async with running_bot(sandbox, tmp_path / "tweetchat.db", clock=ScaledClock(SPEED)) as b:
+        yield b
+
+
+async def schedule_soon(sb, bot, *, minutes_ahead: int = 2, interval: float = 1):
+    """/tweetchat schedule as a moderator types it, a couple of (bot) minutes ahead, then
+    Confirm."""
+    start = (bot.now() + timedelta(minutes=minutes_ahead)).replace(second=0, microsecond=0)
+    handle = await sb.moderator.invoke("tweetchat schedule", {
+        "chat": SEED, "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
+        "time": start.strftime("%H:%M"), "timezone": "UTC", "interval": interval})
+    preview = await handle.message()
+    assert preview.embeds and preview.embeds[0]["title"].startswith("Schedule:"), preview.content
+    confirmed = await sb.moderator.press(preview, "tweetchat:confirm")
+    await confirmed.response()
+    [chat] = await eventually(lambda: bot.store.chats(sb.guild_id))
+    chat = await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).scheduled_event_id
+                            and bot.store.chat(sb.guild_id, chat.id))
+    return chat
+
+
+async def answer_questions(sb, bot, chat, stop: asyncio.Event) -> set[int]:
+    """Each member answers each question in its thread as soon as it opens."""
+    answered: set[int] = set()
+    sent = []
+    while not stop.is_set():
+        for step in bot.store.steps(sb.guild_id, chat.id):
+            if step.thread_id and step.question not in answered:
+                answered.add(step.question)
+                for name in CROWD[:4]:
+                    msg = await sb.member(name).send(f"{name} on Q{step.question}",
+                                                   channel_id=step.thread_id)
+                    sent.append(msg.id)
+        await asyncio.sleep(0.05)
+    return set(sent)
+
+
+def finished_cleanly(sb, bot, chat_id):
+    chat = bot.store.chat(sb.guild_id, chat_id)
+    return chat.state is ChatState.FINISHED and chat
+
+
+async def test_a_scheduled_chat_left_alone_runs_and_ends_properly(sandbox, fast_bot, caplog):
+    sb, bot = sandbox, fast_bot
+    caplog.set_level(logging.WARNING)
+    configured = await sb.moderator.invoke("tweetchat config", {"share_record": True})
+    assert "Saved" in (await configured.message()).content
+
+    chat = await schedule_soon(sb, bot)
+    event = sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id)
+    assert event.status == 1  # scheduled
+
+    stop = asyncio.Event()
+    answering = asyncio.create_task(answer_questions(sb, bot, chat, stop))
+    await eventually(lambda: finished_cleanly(sb, bot, chat.id), timeout=150)
+    stop.set()
+    sent = await answering
+
+    steps = bot.store.steps(sb.guild_id, chat.id)
+    assert [s.state.value for s in steps] == ["posted"] * len(steps)
+    # Every answer that reached Discord is in SQLite.
+    await eventually(lambda: {a["message_id"] for a in bot.store.answers(sb.guild_id, chat.id)}
+                     >= sent, timeout=10)
+    # The threads are archived and locked, the Event completed, the record posted.
+    threads = [sb.world.channel(s.thread_id) for s in steps if s.thread_id]
+    assert len(threads) == 6
+    await eventually(lambda: all(t.archived and t.locked for t in threads), timeout=20)
+    await eventually(lambda: sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id).status
+                     == EVENT_COMPLETED, timeout=20)
+    wrap_up = next(s for s in steps if s.kind.value == "wrap_up")
+    record = await eventually(lambda: [m for m in sb.history(sb.channel_id)
+                                       if m.embeds and m.embeds[0].get("title", "").startswith("Statistics")],
+                              timeout=20)
+    assert record[0].reference and int(record[0].reference["message_id"]) == wrap_up.message_id
+    problems = [r.getMessage() for r in caplog.records
+                if r.levelno >= logging.WARNING and r.name.startswith("bot")]
+    assert not [p for p in problems if "failed" in p or "not ended" in p or "not updated" in p], problems
+
+
+async def test_moderator_controls_on_a_chat_with_an_event(sandbox, fast_bot, caplog):
+    """Pause, resume, skip, extend and stop through the slash commands on a chat that
+    started on its own: each keeps the Event in step, none asks Discord for a start in the
+    past, and the chat still ends properly."""
+    sb, bot = sandbox, fast_bot
+    caplog.set_level(logging.WARNING)
+    chat = await schedule_soon(sb, bot, interval=3)
+    await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).state is ChatState.RUNNING,
+                     timeout=60)
+    await eventually(lambda: sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id).status
+                     == 2, timeout=20)  # active: started with the intro
+    for command in ("pause", "resume", "skip", "extend", "stop"):
+        options = {"chat": chat.id, **({"minutes": 5} if command == "extend" else {})}
+        reply = await sb.moderator.invoke(f"tweetchat {command}", options)
+        assert "✅" in (await reply.message()).content, command
+    await eventually(lambda: finished_cleanly(sb, bot, chat.id), timeout=60)
+    await eventually(lambda: sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id).status
+                     == EVENT_COMPLETED, timeout=20)
+    threads = [sb.world.channel(s.thread_id) for s in bot.store.steps(sb.guild_id, chat.id)
+               if s.thread_id]
+    await eventually(lambda: threads and all(t.archived and t.locked for t in threads), timeout=20)
+    problems = [r.getMessage() for r in caplog.records
+                if r.levelno >= logging.WARNING and r.name.startswith("bot")]
+    assert not [p for p in problems if "scheduled event" in p.lower() or "failed" in p], problems
+
+
+async def test_a_permanent_refusal_is_shown_to_moderators_and_retried_until_fixed(
+        sandbox, fast_bot, caplog):
+    """Someone takes Send Messages from the bot in the chat's channel before the start:
+    the intro is refused, `/tweetchat status` says what is wrong and what to give, the
+    host is told once (not on every retry), and once the permission is back the chat
+    runs to its end by itself."""
+    from bot.sandbox import permissions as perms
+
+    sb, bot = sandbox, fast_bot
+    caplog.set_level(logging.WARNING)
+    chat = await schedule_soon(sb, bot, interval=1)
+    sb.set_bot_channel_permissions(sb.channel_id, deny=perms.SEND_MESSAGES)
+    intro = await eventually(lambda: next((s for s in bot.store.steps(sb.guild_id, chat.id)
+                                           if s.kind.value == "intro" and s.last_error), None),
+                             timeout=60)
+    assert "lacks a permission" in intro.last_error
+    status = await sb.moderator.invoke("tweetchat status")
+    shown = (await status.message()).embeds[0]["fields"][0]["value"]
+    assert "⚠️ Intro not posted yet" in shown and "Send Messages" in shown
+    # Several retries, one notice.
+    await eventually(lambda: bot.store.steps(sb.guild_id, chat.id)[0].attempts >= 3, timeout=60)
+    told = [r for r in caplog.records if "could not tell the host" in r.getMessage()]
+    assert len(told) == 1  # the sandbox has no DMs; the bot tried once
+    sb.set_bot_channel_permissions(sb.channel_id)  # fixed
+    await eventually(lambda: finished_cleanly(sb, bot, chat.id), timeout=120)
+    steps = bot.store.steps(sb.guild_id, chat.id)
+    assert [s.state.value for s in steps] == ["posted"] * len(steps)
+    footers = [m.embeds[0].get("footer", {}).get("text", "") for m in sb.history(sb.channel_id)
+               if m.author.id == sb.bot_user_id and m.embeds]
+    for step in steps:  # each step on Discord exactly once
+        mark = f"chat {chat.id} · {step_label(step.kind, step.question)}"
+        assert sum(f.endswith(mark) for f in footers) == 1, mark
