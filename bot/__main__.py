@@ -189,7 +189,8 @@ def _open_chat(args: argparse.Namespace):
         print(f"error: there is no database at {path} (give --db PATH or set "
               "TWEETCHAT_DATABASE)", file=sys.stderr)
         return None, EXIT_INVALID
-    store = Store(path)
+    # Read-only: an export beside the running bot never blocks or breaks its writes.
+    store = Store(path, read_only=True)
     chat = store.find_chat(args.chat)
     if chat is None:
         known = store.all_chats(limit=20)

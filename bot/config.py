@@ -204,8 +204,12 @@ def load_settings(
     )
 
 
+INTERACTION_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]{20,}")
+
+
 class RedactingFilter(logging.Filter):
-    """Replaces any occurrence of the given secrets in log records with asterisks.
+    """Replaces any occurrence of the given secrets, and any interaction token in a
+    webhook or callback URL, in log records with asterisks.
 
     Belt and braces: the token is never formatted on purpose, but a library could
     log a header or URL that carries it.
@@ -216,12 +220,13 @@ class RedactingFilter(logging.Filter):
         self._secrets = [s.reveal() for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         message = record.getMessage()
         redacted = message
         for secret in self._secrets:
             redacted = redacted.replace(secret, "********")
+        # Interaction tokens ride in webhook and callback URLs (discord.py logs them at
+        # DEBUG); each lets anyone answer as the bot for 15 minutes.
+        redacted = INTERACTION_TOKEN.sub(r"\1********", redacted)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

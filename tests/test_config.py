@@ -78,3 +78,17 @@ def test_env_example_and_readme_document_every_setting():
     for name in SETTINGS_HELP:
         assert f"{name}=" in example, name
         assert f"`{name}`" in readme, name
+
+
+def test_interaction_tokens_are_redacted_from_logs_at_every_level(caplog):
+    import logging
+
+    logger = logging.getLogger("test.redaction.interactions")
+    logger.addFilter(RedactingFilter())
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQtdG9rZW4tdmFsdWU"
+    with caplog.at_level(logging.DEBUG, logger=logger.name):
+        logger.debug("POST https://discord.com/api/v10/webhooks/1234567890/%s/messages/@original", token)
+        logger.info("POST /interactions/998877/%s/callback", token)
+    assert token not in caplog.text
+    assert "/webhooks/1234567890/********" in caplog.text
+    assert "/interactions/998877/********/callback" in caplog.text

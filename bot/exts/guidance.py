@@ -21,6 +21,7 @@ from discord.utils import escape_markdown, escape_mentions
 from bot import discord_limits as limits
 from bot.guidance import JURISDICTIONS, Entry, Hit, KnowledgeBase
 from bot.chat.posts import COLOUR, shorten
+from bot.exts._replies import moderators_only, report_error
 
 if TYPE_CHECKING:
     from bot.app import TweetchatBot
@@ -176,6 +177,10 @@ class Guidance(commands.Cog):
         return [app_commands.Choice(name=e.title[:100], value=e.title[:100])
                 for e in self.bot.guidance.index.titles_matching(current, limit=25)]
 
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        await report_error(interaction, error)
+
     @app_commands.command(name="guidance",
                           description="Sourced guidance on professionalism on social media")
     @app_commands.describe(
@@ -221,6 +226,9 @@ class Guidance(commands.Cog):
     @app_commands.default_permissions(manage_events=True)
     @app_commands.guild_only()
     async def reload(self, interaction: discord.Interaction) -> None:
+        # Discord's default permission can be changed by server admins: check ourselves.
+        if not await moderators_only(self.bot, interaction):
+            return
         library = self.bot.guidance
         ok, message = library.reload()
         message = message.replace(str(library.path), library.path.name)  # no server paths

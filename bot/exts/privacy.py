@@ -15,6 +15,7 @@ from discord.ext import commands, tasks
 
 from bot.record import privacy
 from bot.exts._confirm import ConfirmView
+from bot.exts._replies import report_error
 
 if TYPE_CHECKING:
     from bot.app import TweetchatBot
@@ -38,6 +39,10 @@ class MyData(commands.GroupCog, group_name="mydata",
 
     async def cog_unload(self) -> None:
         self.retention.cancel()
+
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        await report_error(interaction, error)
 
     @app_commands.command(name="export", description="Download everything stored about you here")
     async def export(self, interaction: discord.Interaction) -> None:

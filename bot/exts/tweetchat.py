@@ -23,6 +23,7 @@ from bot.chat import (
 from bot import discord_limits as limits
 from bot.run.control import ChatStateError, InputError, Preview
 from bot.exts._confirm import ConfirmView
+from bot.exts._replies import moderators_only, report_error
 from bot.exts._files import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
 from bot.chat.posts import COLOUR, reading_list, shorten, timestamp
 from bot.chat.timeline import StartTimeError, step_label
@@ -135,31 +136,11 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     # -- checks and errors ---------------------------------------------------------------
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        member = interaction.user
-        if not isinstance(member, discord.Member):
-            return False
-        host_role = self.bot.store.server_settings(interaction.guild_id).host_role_id
-        allowed = member.guild_permissions.manage_events or (
-            host_role is not None and any(r.id == host_role for r in member.roles))
-        if not allowed:
-            await interaction.response.send_message(
-                "Only moderators (Manage Events) or this server's host role can run tweetchats.",
-                ephemeral=True)
-        return allowed
+        return await moderators_only(self.bot, interaction)
 
     async def cog_app_command_error(self, interaction: discord.Interaction,
                                     error: app_commands.AppCommandError) -> None:
-        original = getattr(error, "original", error)
-        if isinstance(original, PEOPLE_ERRORS):
-            text = f"⚠️ {original}"
-        else:
-            log.exception("command %s failed", interaction.command and interaction.command.name,
-                          exc_info=original)
-            text = "⚠️ Something went wrong on our side; it has been logged. Please try again."
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
+        await report_error(interaction, error, PEOPLE_ERRORS)
 
     # -- autocomplete ----------------------------------------------------------------------
 

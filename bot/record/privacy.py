@@ -58,6 +58,9 @@ def erase_member(store: Store, guild_id: int, user_id: int, now: datetime) -> Er
     store.audit(guild_id, "member data erased on request", at=now,
                 detail=f"{plural(counts['answers'], 'answer')}, "
                        f"{plural(counts['revisions'], 'revision')}")
+    if not store.scrub():
+        log.warning("erasure: a reader kept the WAL busy; the erased text leaves the WAL at "
+                    "the next scrub or shutdown")
     return Erased(counts["answers"], counts["revisions"])
 
 
@@ -89,4 +92,6 @@ def purge_expired(store: Store, now: datetime) -> dict[int, int]:
             log.info("retention: server %s: purged %d answers older than %d days",
                      guild_id, counts["answers"], days)
             purged[guild_id] = counts["answers"]
+    if purged:
+        store.scrub()
     return purged

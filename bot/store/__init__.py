@@ -20,6 +20,7 @@ the caller then handles through the scoped methods, and the operator's (command 
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import sqlite_utils
@@ -46,25 +47,49 @@ __all__ = [
 class Store(_Servers, _Ledger, _Answers, _Members, _Shown):
     """All reads and writes of the bot's SQLite database."""
 
-    def __init__(self, path: str | Path) -> None:
-        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """Open (creating if needed) and migrate the database at `path` (":memory:" works).
+
+        :param read_only: for readers beside a running bot (`tweetchat export`, `stats`):
+            the file is opened read-only, nothing is migrated, and closing it never
+            checkpoints, so a reader can never make the bot's writes wait or fail.
+        """
         self.path = str(path)
+        self.read_only = read_only
         self._closed = False
+        if read_only:
+            uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+            self.db = sqlite_utils.Database(sqlite3.connect(uri, uri=True))
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            return
         self.db = sqlite_utils.Database(self.path)
         if self.path != ":memory:":
             self.db.enable_wal()
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA busy_timeout = 5000")
+        # Deleted rows are overwritten, not just unlinked: erased answers leave no text.
+        self.db.execute("PRAGMA secure_delete = ON")
         migrations.apply(self.db)
 
     def close(self) -> None:
-        """Checkpoint the WAL and close the connection (a second call does nothing)."""
+        """Checkpoint the WAL (the bot's own store only) and close the connection (a
+        second call does nothing)."""
         if self._closed:
             return
-        if self.path != ":memory:":
+        if self.path != ":memory:" and not self.read_only:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
         self._closed = True
+
+    def scrub(self) -> bool:
+        """After an erasure: copy the WAL into the database and empty it, so deleted text
+        is in no file on disk (with ``secure_delete`` the database pages are overwritten;
+        this removes the WAL's older copies). False if a reader kept the WAL busy: the
+        next scrub, or the next clean shutdown, finishes it."""
+        if self.path == ":memory:":
+            return True
+        busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
 
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, oldest first."""

@@ -161,3 +161,21 @@ def test_every_entry_fits_in_one_embed_within_discords_limits():
         assert all(len(f.value) <= limits.EMBED_FIELD_VALUE for f in embed.fields), entry.id
         shown = "\n".join(f.value for f in embed.fields)
         assert all(s.url in shown for s in entry.sources), entry.id
+
+
+async def test_an_unexpected_failure_gets_an_apology_not_silence(sandbox, bot, monkeypatch, caplog):
+    """Anything going wrong inside /guidance or /mydata: the member is told, with a
+    reference that matches the log line, instead of "The application did not respond"."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("the index is broken")
+
+    monkeypatch.setattr(bot.guidance.index, "search", broken)
+    handle = await sandbox.member("member01").invoke("guidance", {"question": "can I post a selfie"})
+    message = await handle.message()
+    assert "Something went wrong on our side" in message.content and handle.is_ephemeral
+    logged = [r for r in caplog.records if "failed (interaction" in r.getMessage()]
+    assert logged and str(handle.id) in message.content
+
+    monkeypatch.setattr(bot.store, "member_data", broken)
+    handle = await sandbox.member("member01").invoke("mydata export")
+    assert "Something went wrong on our side" in (await handle.message()).content

@@ -89,6 +89,32 @@ async def test_erasure_leaves_no_trace_of_the_member_and_keeps_anonymous_counts(
     assert "secret" not in json.dumps(store.audit_log(GUILD))
 
 
+def disk_bytes(store) -> bytes:
+    """Everything of the database on disk: the file, its WAL and shared memory."""
+    from pathlib import Path
+
+    return b"".join(Path(store.path + suffix).read_bytes()
+                    for suffix in ("", "-wal", "-shm") if Path(store.path + suffix).exists())
+
+
+async def test_erased_text_is_gone_from_the_files_on_disk(store, two_servers):
+    """Not only from the tables: from the database file and its WAL, with the bot still
+    running (no clean shutdown to tidy up). Before, the text stayed in the WAL."""
+    assert b"leaver's secret answer" in disk_bytes(store)
+    privacy.erase_member(store, GUILD, LEAVER, EVENING + timedelta(days=1))
+    on_disk = disk_bytes(store)
+    assert b"leaver's secret answer" not in on_disk and b"leaver's second" not in on_disk
+    assert b"stayer's answer" in on_disk  # the check can see text that is still there
+
+
+async def test_retention_purge_leaves_no_text_on_disk(store, two_servers):
+    now = EVENING + timedelta(days=30, minutes=10)
+    ChatControl(store, lambda: now).configure(GUILD, actor_id=MODERATOR, retention_days=30)
+    privacy.purge_expired(store, now)
+    assert b"stayer's answer" not in disk_bytes(store)
+    assert b"leaver elsewhere" in disk_bytes(store)  # the other server keeps its answers
+
+
 async def test_export_holds_everything_about_the_member_and_nothing_of_others(store, two_servers):
     chat, _, _ = two_servers
     data = json.loads(privacy.export_member(store, GUILD, LEAVER, EVENING))

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,25 @@ def test_chat_creation_is_atomic(store, seed):
         store.create_chat(guild_id=GUILD, channel_id=5, definition=seed, start_at=EVENING,
                           timezone_name="Europe/London", steps=bad_steps, created_by=7, now=EVENING)
     assert store.chats(GUILD) == [] and store.db["steps"].count == 0
+
+
+def test_a_reader_beside_the_bot_never_checkpoints_or_writes(db_path, seed):
+    """`tweetchat export` and `stats` open the database read-only: closing a reader does
+    not checkpoint (which made the bot's own writes fail at once), and a reader cannot
+    change anything."""
+    import sqlite3
+
+    writer = Store(db_path)
+    writer.save_chat(GUILD, seed, created_by=1, now=EVENING)
+    wal = Path(str(db_path) + "-wal")
+    size = wal.stat().st_size
+    assert size > 0
+    reader = Store(db_path, read_only=True)
+    assert len(reader.saved_chats(GUILD)) == 1
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.save_chat(GUILD, seed, created_by=1, now=EVENING)
+    reader.close()
+    assert wal.stat().st_size == size  # not checkpointed by the reader
+    writer.save_chat(GUILD, seed, created_by=1, now=EVENING)
+    assert len(writer.saved_chats(GUILD)) == 2
+    writer.close()
