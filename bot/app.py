@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.exts._poster import DiscordPoster
 from bot.run.control import ChatControl
 from bot.guidance import GuidanceLibrary
-from bot.run.dispatcher import Dispatcher, SystemClock
+from bot.run.dispatcher import Dispatcher, ScaledClock, SystemClock
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,8 @@ class TweetchatBot(commands.AutoShardedBot):
             help_command=None,
         )
         self.settings = settings
+        if clock is None and settings.clock_speed != 1:
+            clock = ScaledClock(settings.clock_speed, settings.clock_origin)
         self.clock = clock or SystemClock()
         self.data_dir = data_dir or settings.data_dir
         self.store: Store | None = None

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
@@ -97,6 +98,8 @@ class Settings:
     log_level: str = "INFO"
     dev_guild_id: int | None = None
     data_dir: Path = DEFAULT_DATA_DIR
+    clock_speed: float = 1.0  # rehearsals and trials only
+    clock_origin: datetime | None = None
 
     @property
     def guidance_file(self) -> Path:
@@ -190,6 +193,27 @@ def load_settings(
                 "copy it with Developer Mode on: right-click the server > Copy Server ID."
             )
 
+    speed = 1.0
+    raw_speed = values.get("TWEETCHAT_CLOCK_SPEED", "").strip()
+    if raw_speed:
+        try:
+            speed = float(raw_speed)
+        except ValueError:
+            speed = 0
+        if not 1 <= speed <= 1000:
+            problems.append(f"TWEETCHAT_CLOCK_SPEED={raw_speed!r} must be a number from 1 to "
+                            "1000 (leave it unset for a real server)")
+    origin = None
+    raw_origin = values.get("TWEETCHAT_CLOCK_ORIGIN", "").strip()
+    if raw_origin:
+        try:
+            origin = datetime.fromisoformat(raw_origin.replace("Z", "+00:00"))
+            if origin.tzinfo is None:
+                raise ValueError
+        except ValueError:
+            problems.append(f"TWEETCHAT_CLOCK_ORIGIN={raw_origin!r} must be an ISO instant with "
+                            "its offset, e.g. 2026-12-01T20:00:00+00:00")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -201,6 +225,8 @@ def load_settings(
         log_level=level,
         dev_guild_id=dev_guild,
         data_dir=data_dir,
+        clock_speed=speed,
+        clock_origin=origin,
     )
 
 

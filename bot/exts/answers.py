@@ -4,7 +4,7 @@ downtime so that nothing posted while the bot was away is lost."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import discord
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # Chats that ended longer ago than this are not re-read after a restart.
 BACKFILL_WINDOW = timedelta(hours=24)
+HISTORY_MARGIN = timedelta(seconds=5)
 
 
 def attachments_of(message: discord.Message) -> list[dict]:
@@ -112,7 +113,12 @@ class Answers(commands.Cog):
         opened = self.bot.store.opened_at(chat.guild_id, chat.id)
         if opened is None:
             return 0
-        places = [s.thread_id for s in steps if s.thread_id] + [chat.channel_id]
+        # A posted question whose thread is not recorded yet may have one all the same:
+        # a thread started from a message has the message's id.
+        places = [s.thread_id or s.message_id for s in steps
+                  if s.thread_id or (s.kind.value == "question" and s.message_id)]
+        places.append(chat.channel_id)
+        reading_from: dict[int, int] = {}
         present: dict[int, set[int]] = {}  # channel read -> member messages still there
         for channel_id in places:
             channel = self.bot.get_channel(channel_id)
@@ -123,6 +129,11 @@ class Answers(commands.Cog):
                     continue
             after = opened - timedelta(seconds=1) if channel_id == chat.channel_id else None
             present[channel_id] = set()
+            # Messages newer than this may be missing from the history we read only
+            # because they arrived live meanwhile: never judge them deleted (real time,
+            # as Discord's ids are, with a margin for clock drift).
+            reading_from[channel_id] = discord.utils.time_snowflake(
+                datetime.now(timezone.utc) - HISTORY_MARGIN)
             async for message in channel.history(limit=None, after=after, oldest_first=True):
                 event = seen(message)
                 if event is not None and not event.author_is_bot:
@@ -132,7 +143,8 @@ class Answers(commands.Cog):
         # Stored answers gone from a channel we could read were deleted meanwhile.
         for answer in self.bot.store.answers(chat.guild_id, chat.id):
             still_there = present.get(answer["channel_id"])
-            if still_there is not None and answer["message_id"] not in still_there:
+            if (still_there is not None and answer["message_id"] not in still_there
+                    and answer["message_id"] < reading_from[answer["channel_id"]]):
                 self.bot.writer.submit(MessageDeleted(chat.guild_id, answer["message_id"],
                                                       self.bot.now()))
         return read

@@ -66,6 +66,28 @@ class SystemClock:
             pass
 
 
+class ScaledClock(SystemClock):
+    """A clock `speed` times faster than real time from `origin` (rehearsals, trials,
+    journey tests): an evening's chat in a minute, with the dispatcher's own timers. The
+    origin is fixed so that a restarted process carries on the same timeline."""
+
+    def __init__(self, speed: float, origin: datetime | None = None) -> None:
+        self.speed = speed
+        self.origin = origin or datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return self.origin + (datetime.now(timezone.utc) - self.origin) * self.speed
+
+    async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
+        delay = min((when - self.now()).total_seconds() / self.speed, MAX_SLEEP.total_seconds())
+        if delay <= 0:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=delay)
+        except asyncio.TimeoutError:
+            pass
+
+
 @dataclass(frozen=True)
 class Published:
     """A message the poster put on Discord (or found there)."""

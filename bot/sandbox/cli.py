@@ -57,8 +57,13 @@ async def serve(args: argparse.Namespace) -> None:
             print("Discord sandbox ready", flush=True)
             for key, value in details.items():
                 print(f"  {key:20} {value}")
-            print("Point discord.py at it with bot.sandbox.client.point_discord_at, or set "
-                  "discord.http.Route.BASE and DiscordWebSocket.DEFAULT_GATEWAY. Ctrl-C stops it.", flush=True)
+            print("\nTo run the bot against it, in another terminal from the checkout:\n"
+                  f"  DISCORD_TOKEN={details['bot_token']} \\\n"
+                  f"  DISCORD_API_BASE_URL={details['api_base']} \\\n"
+                  f"  DISCORD_GATEWAY_URL={details['gateway_url']} \\\n"
+                  f"  TWEETCHAT_DEV_GUILD={details['guild_id']} \\\n"
+                  "  .venv/bin/tweetchat run\n"
+                  "(or put those four lines in .env). Ctrl-C stops the sandbox.", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

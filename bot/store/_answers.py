@@ -81,10 +81,14 @@ class _Answers(StoreBase):
         return cursor.rowcount == 1
 
     def question_for_thread(self, guild_id: int, thread_id: int) -> tuple[int, int] | None:
-        """(chat_id, question number) of the question whose thread this is, if any."""
+        """(chat_id, question number) of the question whose thread this is, if any. A
+        thread started from a message has the message's id on Discord, so a question's
+        thread is known even before its id is stored (the bot killed, or Discord slow to
+        answer, between opening the thread and recording it)."""
         row = self.db.execute(
-            "SELECT chat_id, question FROM steps WHERE guild_id = ? AND thread_id = ? LIMIT 1",
-            [guild_id, thread_id],
+            "SELECT chat_id, question FROM steps WHERE guild_id = ? AND (thread_id = ? OR "
+            "(kind = 'question' AND message_id = ?)) LIMIT 1",
+            [guild_id, thread_id, thread_id],
         ).fetchone()
         return (row[0], row[1]) if row else None
 

@@ -12,38 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from bot.chat.timeline import step_label
+from bot.run.dispatcher import ScaledClock
 from bot.store import ChatState
 from e2e.conftest import CROWD, eventually, running_bot
 
 SEED = "physiotalk-2016-10-17-professionalism"
 SPEED = 60
 EVENT_COMPLETED = 3
-
-
-class ScaledClock:
-    """Time `speed` times faster than the real clock, from the moment it is made."""
-
-    def __init__(self, speed: float) -> None:
-        self.speed = speed
-        self.origin = datetime.now(timezone.utc)
-
-    def now(self) -> datetime:
-        real = datetime.now(timezone.utc)
-        return self.origin + (real - self.origin) * self.speed
-
-    async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
-        delay = (when - self.now()).total_seconds() / self.speed
-        if delay <= 0:
-            return
-        try:
-            await asyncio.wait_for(wake.wait(), timeout=min(delay, 60))
-        except asyncio.TimeoutError:
-            pass
 
 
 @pytest.fixture
