@@ -22,6 +22,7 @@ import asyncio
 import os
 import random
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +46,7 @@ MEMBERS = tuple(f"member{i:02d}" for i in range(1, 9))
 @dataclass
 class TrialResult:
     seed: int
+    fault: str | None = None
     kills: int = 0
     answers: int = 0  # member messages that reached Discord
     duplicated: list[str] = field(default_factory=list)
@@ -61,7 +63,7 @@ class TrialResult:
                     or self.wrongly_withdrawn or self.wrong_text or self.actions_not_done)
 
     def line(self) -> str:
-        return (f"seed {self.seed}: {self.kills} kills, {self.answers} answers; duplicated "
+        return (f"seed {self.seed}{f' ({self.fault})' if self.fault else ''}: {self.kills} kills, {self.answers} answers; duplicated "
                 f"{len(self.duplicated)}, missed {len(self.missed)}, out of order "
                 f"{len(self.out_of_order)}, lost {len(self.lost)}, wrongly withdrawn "
                 f"{len(self.wrongly_withdrawn)}, wrong text {len(self.wrong_text)}, actions "
@@ -138,10 +140,80 @@ def read(db: Path, guild_id: int):
         store.close()
 
 
-async def run_trial(seed: int, workdir: Path, *, kills: int = 3, say=print) -> TrialResult:
+LOCK_HOLDER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+time.sleep(float(sys.argv[2]))
+db.execute("ROLLBACK")
+"""
+
+
+async def database_locked(sb: Sandbox, db: Path, seconds: float = 10) -> None:
+    """Another process holds the database's write lock (longer than the busy timeout)."""
+    holder = await asyncio.create_subprocess_exec(sys.executable, "-c", LOCK_HOLDER, str(db),
+                                                  str(seconds))
+    await holder.wait()
+
+
+async def discord_errors(sb: Sandbox, db: Path) -> None:
+    """Discord answers 503 to the next posts and thread openings, and slowly to others."""
+    sb.faults.fail_route("POST /channels/{channel_id}/messages", 503, times=6)
+    sb.faults.fail_route("POST /channels/{channel_id}/messages/{message_id}/threads", 500, times=3)
+    sb.faults.slow_route("POST /channels/{channel_id}/messages", 4, times=2)
+    await asyncio.sleep(8)
+
+
+async def gateway_trouble(sb: Sandbox, db: Path) -> None:
+    """The gateway drops, refuses a resume, then invalidates the session."""
+    await sb.faults.drop_gateway()
+    await asyncio.sleep(2)
+    sb.faults.refuse_next_resume()
+    await sb.faults.drop_gateway()
+    await asyncio.sleep(3)
+    await sb.faults.invalidate_sessions(resumable=False)
+    await asyncio.sleep(3)
+
+
+async def disk_full(sb: Sandbox, db: Path, seconds: float = 10) -> None:
+    """The disk holding the database fills up (a small tmpfs), then space comes back."""
+    filler = db.parent / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass  # full
+    await asyncio.sleep(seconds)
+    filler.unlink()
+
+
+class NoSmallDisk(Exception):
+    """This machine cannot mount the small tmpfs the disk-full trial needs."""
+
+
+def small_disk(workdir: Path) -> Path:
+    """A 48 MB tmpfs under `workdir` (root only, where the machine allows mounts)."""
+    folder = workdir / "small-disk"
+    folder.mkdir(exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise NoSmallDisk(f"cannot mount a tmpfs here ({done.stderr.strip() or 'not root'})")
+    return folder
+
+
+FAULTS = {"database-locked": database_locked, "discord-errors": discord_errors,
+          "gateway-trouble": gateway_trouble, "disk-full": disk_full}
+
+
+async def run_trial(seed: int, workdir: Path, *, kills: int = 3, fault: str | None = None,
+                    say=print) -> TrialResult:
     rng = random.Random(seed)
-    result = TrialResult(seed)
-    db = workdir / f"trial-{seed}.db"
+    result = TrialResult(seed, fault=fault)
+    disk = small_disk(workdir) if fault == "disk-full" else None
+    db = (disk or workdir) / f"trial-{seed}.db"
     log = workdir / f"trial-{seed}.log"
     async with Sandbox(SandboxConfig(members=MEMBERS, heartbeat_interval_ms=2000)) as sb:
         origin = datetime.now(timezone.utc)
@@ -193,6 +265,10 @@ async def run_trial(seed: int, workdir: Path, *, kills: int = 3, say=print) -> T
                 await asyncio.sleep(rng.uniform(0.05, 0.25))
 
         crowd = asyncio.create_task(members())
+        if fault is not None:
+            at = rng.uniform(time.monotonic() + 3, end_real - 8)
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            await FAULTS[fault](sb, db)
         try:
             for moment in kill_at:
                 await asyncio.sleep(max(0.0, moment - time.monotonic()))
@@ -242,6 +318,8 @@ async def run_trial(seed: int, workdir: Path, *, kills: int = 3, say=print) -> T
                 result.wrongly_withdrawn.append(message_id)
             elif row["content"] != text:
                 result.wrong_text.append(message_id)
+    if disk is not None:
+        subprocess.run(["umount", str(disk)], check=False)
     say(result.line())
     return result
 

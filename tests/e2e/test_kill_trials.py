@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import random
 
-from e2e.kill_trials import run_trial
+import pytest
+
+from e2e.kill_trials import FAULTS, NoSmallDisk, run_trial
 
 TRIALS = 2
 
@@ -25,3 +27,19 @@ async def test_killed_at_random_the_bot_loses_nothing_and_posts_nothing_twice(tm
     assert not failed, "\n".join(
         f"{r.line()}: {r.__dict__} (log: {tmp_path}/trial-{r.seed}.log)" for r in failed)
     assert all(r.kills == 3 and r.answers > 50 for r in results)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_faults_real_servers_have_lose_nothing(tmp_path, capsys, fault):
+    """The bot process through a locked database (10 s, longer than its busy timeout),
+    Discord answering 5xx and slowly, and the gateway dropping, refusing a resume and
+    invalidating the session: the chat completes, nothing lost or twice, and the bot
+    still answers commands at the end."""
+    seed = int(os.environ.get("TWEETCHAT_TRIAL_SEED") or random.randrange(100_000))
+    try:
+        result = await run_trial(seed, tmp_path, kills=0, fault=fault)
+    except NoSmallDisk as exc:
+        pytest.skip(f"the disk-full trial needs a small tmpfs: {exc}")
+    with capsys.disabled():
+        print(f"\nfault trial {result.line()}")
+    assert result.ok, f"{result.__dict__} (log: {tmp_path}/trial-{seed}.log)"
