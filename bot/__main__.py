@@ -349,6 +349,10 @@ def cmd_demo(args: argparse.Namespace, now: Now) -> int:
 
     from bot.demo import run_demo
 
+    if not 1 <= args.speed <= 1000:
+        print("error: --speed must be from 1 to 1000 (65 runs the hour in about a minute)",
+              file=sys.stderr)
+        return EXIT_INVALID
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print("Starting the local Discord sandbox, the bot and 24 scripted members "
           "(no token needed)...")

@@ -13,14 +13,17 @@ import random
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot.app import TweetchatBot, point_at
 from bot.config import DEFAULT_DATA_DIR
 from bot.chat import load_chat_file
 from bot.config import Secret, Settings
 from bot.chat.timeline import compressed
+from bot.run.dispatcher import ScaledClock
 
 SEED = DEFAULT_DATA_DIR / "chats" / "physiotalk-2016-10-17-professionalism.toml"
 CROWD = ("naomi", "janet", "emma", "aisha", "ben", "chloe", "dev", "ella", "finn", "grace",
@@ -127,7 +130,9 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
                             api_base_url=sb.api_base, gateway_url=sb.gateway_url,
                             dev_guild_id=sb.guild_id)
         point_at(settings)
-        bot = TweetchatBot(settings, guild_ready_timeout=0.1)
+        # The bot's clock runs `speed` times faster, so the evening takes a minute; the
+        # moderator schedules it the way anyone would, and it starts on its own timer.
+        bot = TweetchatBot(settings, guild_ready_timeout=0.1, clock=ScaledClock(speed))
         runner = asyncio.create_task(bot.start(sb.bot_token))
         ready = asyncio.create_task(bot.ready_once.wait())
         await asyncio.wait({runner, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
@@ -138,9 +143,22 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
             raise RuntimeError("the bot did not log in to the sandbox within 15 s")
         say(f"bot logged in as {bot.user} and synced its slash commands")
 
-        chat = bot.control.schedule_compressed(
-            sb.guild_id, sb.channel_id, chat_file, speed=speed, lead_seconds=3,
-            zone="Europe/London", actor_id=sb.moderator.id).chat
+        london = ZoneInfo("Europe/London")
+        start = (bot.now() + timedelta(minutes=3)).astimezone(london).replace(second=0, microsecond=0)
+        handle = await sb.moderator.invoke("tweetchat schedule", {
+            "chat": SEED.stem, "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
+            "time": start.strftime("%H:%M"), "timezone": "Europe/London"})
+        preview = await handle.message()
+        shown = preview.embeds[0]
+        say(f"maya ran /tweetchat schedule for {start:%H:%M} London time: a preview only she "
+            f"sees, “{shown['title']}”, every step as a Discord timestamp; she pressed Confirm")
+        confirmed = await sb.moderator.press(preview, "tweetchat:confirm")
+        await confirmed.response()
+        while not bot.store.chats(sb.guild_id) or not bot.store.chats(sb.guild_id)[0].scheduled_event_id:
+            await asyncio.sleep(0.05)
+        chat = bot.store.chats(sb.guild_id)[0]
+        event = sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id)
+        say(f"the bot posted the announcement and created the Scheduled Event “{event.name}”")
         status = await sb.moderator.invoke("tweetchat status")
         shown = await status.message()
         say(f"maya ran /tweetchat status: {shown.embeds[0]['fields'][0]['name']} "
@@ -154,7 +172,9 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
             f"\"{answer['title']}\" ({sources} sources cited, only {CROWD[0]} sees it)")
         steps = bot.store.steps(sb.guild_id, chat.id)
         say(f"chat #{chat.id} scheduled: {len(steps)} steps over "
-            f"{(steps[-1].due_at - chat.start_at).total_seconds():.0f} s (an hour at x{speed:g})")
+            f"{(steps[-1].due_at - chat.start_at).total_seconds() / speed:.0f} s "
+            f"(an hour at x{speed:g}), starting in "
+            f"{max(0.0, (chat.start_at - bot.now()).total_seconds() / speed):.0f} s")
 
         crowd = Crowd(sb, sb.channel_id, random.Random(seed),
                       pace=definition.schedule.interval_minutes * 60 * 0.6)

@@ -3,12 +3,13 @@ downtime so that nothing posted while the bot was away is lost."""
 
 from __future__ import annotations
 
+import collections
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.answers import MessageDeleted, MessageEdited, MessageSeen
 from bot.store import Chat, ChatState
@@ -48,11 +49,67 @@ def seen(message: discord.Message) -> MessageSeen | None:
 class Answers(commands.Cog):
     """Listens for messages, edits and deletions; backfills after downtime."""
 
+    # The watchdog: a step the bot posted must come back to it over the gateway. If one
+    # posted this long ago never did, the gateway has gone quiet without closing.
+    STALE_AFTER = timedelta(seconds=30)
+    WATCH_BACK = timedelta(minutes=15)
+    COOLDOWN = timedelta(minutes=1)
+
     def __init__(self, bot: "TweetchatBot") -> None:
         self.bot = bot
+        self._own_seen: collections.deque[int] = collections.deque(maxlen=5000)
+        self._last_rescue: datetime | None = None
+        self.rescues = 0
+
+    async def cog_load(self) -> None:
+        self.watchdog.start()
+
+    async def cog_unload(self) -> None:
+        self.watchdog.cancel()
+
+    @tasks.loop(seconds=15)
+    async def watchdog(self) -> None:
+        """During a running chat, notice a gateway that stopped delivering events (our
+        own posts do not come back), reconnect, and read back what was missed."""
+        now = datetime.now(timezone.utc)  # real time: Discord's timestamps are real
+        if self._last_rescue and now - self._last_rescue < self.COOLDOWN:
+            return
+        missing = [
+            step for guild in self.bot.guilds
+            for chat in self.bot.store.chats(guild.id, (ChatState.RUNNING,))
+            for step in self.bot.store.steps(guild.id, chat.id)
+            if step.message_id and step.posted_at
+            and now - self.WATCH_BACK < step.posted_at < now - self.STALE_AFTER
+            and step.message_id not in self._own_seen
+        ]
+        if not missing:
+            return
+        self._last_rescue = now
+        self.rescues += 1
+        self._own_seen.extend(s.message_id for s in missing)  # one rescue per silence
+        log.warning("watchdog: %d of the bot's own posts never came back over the gateway "
+                    "(the oldest %.0f s ago); reconnecting and reading back what was missed",
+                    len(missing), (now - min(s.posted_at for s in missing)).total_seconds())
+        for shard in list(self.bot.shards.values()):
+            try:
+                await shard.reconnect()
+            except Exception as exc:  # noqa: BLE001 - the backfill below still runs
+                log.warning("watchdog: shard %s did not reconnect: %s", shard.id, exc)
+        await self.backfill()
+
+    @watchdog.before_loop
+    async def _ready_first(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @watchdog.error
+    async def _watchdog_failed(self, error: BaseException) -> None:
+        log.error("watchdog stopped by %s; starting it again", error, exc_info=error)
+        self.watchdog.restart()
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        if self.bot.user is not None and message.author.id == self.bot.user.id:
+            self._own_seen.append(message.id)
         event = seen(message)
         if event is not None and not event.author_is_bot:
             self.bot.writer.submit(event)

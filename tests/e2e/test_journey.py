@@ -165,3 +165,30 @@ async def test_a_permanent_refusal_is_shown_to_moderators_and_retried_until_fixe
     for step in steps:  # each step on Discord exactly once
         mark = f"chat {chat.id} · {step_label(step.kind, step.question)}"
         assert sum(f.endswith(mark) for f in footers) == 1, mark
+
+
+async def test_a_gateway_gone_quiet_is_noticed_and_nothing_is_lost(sandbox, fast_bot, caplog):
+    """Discord stops delivering events without closing the connection, mid-chat: the
+    watchdog sees that the bot's own posts never came back, reconnects and reads the
+    threads back, so the answers posted meanwhile are stored all the same."""
+    sb, bot = sandbox, fast_bot
+    caplog.set_level(logging.WARNING)
+    cog = bot.get_cog("Answers")
+    cog.STALE_AFTER = timedelta(seconds=2)
+    cog.COOLDOWN = timedelta(seconds=1)
+    cog.watchdog.change_interval(seconds=0.5)
+    chat = await schedule_soon(sb, bot, interval=2)
+    q1 = await eventually(lambda: next((s for s in bot.store.steps(sb.guild_id, chat.id)
+                                        if s.question == 1 and s.thread_id), None), timeout=60)
+    sb.faults.pause_dispatch()
+    try:
+        sent = [await sb.member(name).send(f"{name}: said while the gateway was quiet",
+                                           channel_id=q1.thread_id) for name in CROWD[:5]]
+        stored = await eventually(
+            lambda: {a["message_id"] for a in bot.store.answers(sb.guild_id, chat.id)}
+            >= {m.id for m in sent}, timeout=60)
+        assert stored and cog.rescues >= 1
+        assert any("watchdog" in r.getMessage() for r in caplog.records)
+    finally:
+        sb.faults.resume_dispatch()
+    await eventually(lambda: finished_cleanly(sb, bot, chat.id), timeout=120)
