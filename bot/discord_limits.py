@@ -16,3 +16,7 @@ BUTTON_LABEL = 80
 EMBEDS_PER_MESSAGE = 10
 # Uploads: 10 MiB per message in a server without boosts (Reference > Uploading Files).
 ATTACHMENT_BYTES = 10 * 1024 * 1024
+# Autocomplete and command choices (Interactions > Application Commands > Option Choice).
+CHOICE_NAME = 100
+CHOICE_VALUE = 100
+AUTOCOMPLETE_CHOICES = 25

@@ -153,7 +153,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         for saved_id, definition in self.bot.store.saved_chats(interaction.guild_id):
             label = f"{definition.title} (saved in this server)"
             if current.lower() in label.lower():
-                choices.append(app_commands.Choice(name=label[:100], value=f"{SAVED}{saved_id}"))
+                choices.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME),
+                                                   value=f"{SAVED}{saved_id}"))
         for stem, path in self._chat_files().items():
             try:
                 title = load_chat_file(path).title
@@ -161,7 +162,10 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                 continue
             label = f"{title} ({stem})"
             if current.lower() in label.lower():
-                choices.append(app_commands.Choice(name=label[:100], value=stem))
+                # A choice's value is at most 100 characters: a longer file name is sent
+                # cut, and _definition finds the one file it begins.
+                choices.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME),
+                                                   value=stem[: limits.CHOICE_VALUE]))
         return choices[:25]
 
     async def _zone_choices(self, interaction: discord.Interaction,
@@ -175,7 +179,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         for chat in chats:
             label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:{when}})"
             if current.lower() in label.lower():
-                out.append(app_commands.Choice(name=label[:100], value=chat.id))
+                out.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME), value=chat.id))
         return out[:25]
 
     async def _active_chat_choices(self, interaction: discord.Interaction,
@@ -203,7 +207,11 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             key = chat[len(SAVED):]
             if key.isdigit() and int(key) in saved:
                 return saved[int(key)]
-        path = self._chat_files().get(chat or "")
+        files = self._chat_files()
+        path = files.get(chat or "")
+        if path is None and chat and len(chat) == limits.CHOICE_VALUE:
+            longer = [p for stem, p in files.items() if stem.startswith(chat)]
+            path = longer[0] if len(longer) == 1 else None
         if path is None:
             raise InputError(f"there is no chat file called {chat!r}; pick one from the list "
                                  "or attach a chat file")

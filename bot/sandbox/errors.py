@@ -59,6 +59,11 @@ def unknown_webhook() -> APIError:
     return APIError(404, 10015, "Unknown Webhook")
 
 
+def invalid_webhook_token() -> APIError:
+    """An interaction token past its 15 minutes ("Receiving and Responding > Followup Messages")."""
+    return APIError(401, 50027, "Invalid Webhook Token")
+
+
 def unknown_interaction() -> APIError:
     return APIError(404, 10062, "Unknown interaction")
 

@@ -48,6 +48,8 @@ class GatewayOptions:
     # How long a disconnected session stays resumable, and how many events it remembers.
     resume_window: float = 120.0
     replay_buffer: int = 50_000
+    # The round trip before a heartbeat's ACK arrives (Discord's is tens of milliseconds).
+    heartbeat_ack_delay: float = 0.02
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Connection:
         self.queue: asyncio.Queue[tuple[int, str, dict[str, Any]] | None] = asyncio.Queue()
         self.session: Session | None = None
         self.writer: asyncio.Task[None] | None = None
+        self.acks: set[asyncio.Task[None]] = set()  # heartbeat ACKs on their way
         self.closed = False
 
     async def send(self, payload: dict[str, Any]) -> None:
@@ -117,8 +120,16 @@ class Gateway:
         self.log: list[str] = []
         self.connection_paths: list[str] = []
         self.connection_queries: list[dict[str, str]] = []
+        self.ready_payloads: deque[dict[str, Any]] = deque(maxlen=10)  # the last READYs sent
         self._changed = asyncio.Event()
         world.listeners.append(self.on_world_event)
+
+    async def _ack_later(self, conn: Connection) -> None:
+        try:
+            await asyncio.sleep(self.options.heartbeat_ack_delay)
+            await conn.send({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+        finally:
+            conn.acks.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     @property
     def resume_url(self) -> str:
@@ -254,7 +265,10 @@ class Gateway:
             data = payload.get("d")
             if op == HEARTBEAT:
                 self._note("heartbeat")
-                await conn.send({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+                # Discord's ACK comes back after a network round trip, never within the same
+                # millisecond (an instant ACK races discord.py's keep-alive thread into a
+                # spurious "Can't keep up" warning).
+                conn.acks.add(asyncio.create_task(self._ack_later(conn)))
             elif op == IDENTIFY:
                 if not await self._identify(conn, data or {}):
                     break
@@ -300,7 +314,7 @@ class Gateway:
         conn.writer = asyncio.create_task(self._write_dispatches(conn))
         world = self.world
         user = world.bot.payload()
-        user.update(verified=True, mfa_enabled=False, email=None)
+        user.update(verified=True, mfa_enabled=False, email=None, locale="en-US")
         ready = {
             "v": 10,
             "user": user,
@@ -319,6 +333,7 @@ class Gateway:
         }
         if session.shard is not None:
             ready["shard"] = session.shard
+        self.ready_payloads.append(ready)
         self._append(session, "READY", ready)
         if intents & st.GUILDS:
             all_members = bool(intents & st.GUILD_PRESENCES)

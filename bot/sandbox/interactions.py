@@ -393,12 +393,10 @@ class Interactions:
 
     def by_webhook_token(self, application_id: int, token: str) -> Interaction:
         interaction = self.by_token.get(token)
-        if (
-            interaction is None
-            or application_id != self.world.application_id
-            or time.monotonic() - interaction.created > TOKEN_LIFETIME
-        ):
+        if interaction is None or application_id != self.world.application_id:
             raise errors.unknown_webhook()
+        if time.monotonic() - interaction.created > TOKEN_LIFETIME:
+            raise errors.invalid_webhook_token()
         return interaction
 
     def _metadata(self, interaction: Interaction) -> dict[str, Any]:

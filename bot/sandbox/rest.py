@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from . import contract as dc
 from . import errors
 from . import permissions as perms
 from . import state as st
@@ -23,6 +24,7 @@ from .interactions import Interactions
 from .ratelimit import RateLimiter
 
 API_PREFIX = "/api/v10"
+ROUTE_KEY = web.RequestKey("sandbox.route", str)  # "METHOD /template", set by the middleware
 Handler = Callable[["RestAPI", web.Request], Awaitable[Any]]
 _ROUTES: list[tuple[str, str, Handler]] = []
 
@@ -108,6 +110,7 @@ class RestAPI:
         template = resource.canonical[len(API_PREFIX):]
         key = f"{request.method} {template}"
         self.requests.append(key)
+        request[ROUTE_KEY] = key
         token_route = template.startswith(_TOKEN_ROUTES)
         if not token_route and not template.startswith("/gateway"):
             if request.headers.get("Authorization") != f"Bot {self.world.bot_token}":
@@ -141,6 +144,11 @@ class RestAPI:
             raise
         for name, value in verdict.headers.items():
             response.headers[name] = value
+        if dc.observers and isinstance(response, web.Response) and response.content_type == "application/json" \
+                and response.body and 200 <= response.status < 300:
+            agent = request.headers.get("User-Agent", "")
+            for problem in dc.default_contract().response_problems(key, response.status, json.loads(response.body)):
+                dc.notice(problem, agent)
         return response
 
     # --- gateway discovery and identity ---------------------------------------------------------
@@ -427,7 +435,7 @@ class RestAPI:
             auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
             rate_limit_per_user=int(body.get("rate_limit_per_user") or 0),
         )
-        return self._thread_response(thread)
+        return json_response(self._thread_response(thread), status=201)  # Discord answers 201 Created
 
     @route("POST", "/channels/{channel_id}/threads")
     async def start_thread_without_message(self, request: web.Request) -> Any:
@@ -441,7 +449,7 @@ class RestAPI:
             invitable=bool(body.get("invitable", True)),
             rate_limit_per_user=int(body.get("rate_limit_per_user") or 0),
         )
-        return self._thread_response(thread)
+        return json_response(self._thread_response(thread), status=201)
 
     def _thread_user(self, request: web.Request) -> tuple[int, int]:
         thread_id = snowflake(request.match_info["channel_id"], "channel_id")
@@ -510,6 +518,7 @@ class RestAPI:
         return {
             "threads": [t.payload() for t in threads],
             "members": [t.thread_member_payload(self.world.bot.id) for t in threads if self.world.bot.id in t.thread_members],
+            "has_more": False,
         }
 
     # --- guild -------------------------------------------------------------------------------
@@ -685,9 +694,27 @@ async def _json(request: web.Request) -> Any:
     if not request.can_read_body:
         return {}
     try:
-        return await request.json()
+        body = await request.json()
     except ValueError:
         raise errors.APIError(400, 50109, "The request body contains invalid JSON.") from None
+    return _within_contract(request, body)
+
+
+def _within_contract(request: web.Request, body: Any) -> Any:
+    """Refuse, as Discord does, a body that breaks its spec or documented limits (400
+    50035 with the fields named); tell the tests' observers about fields Discord ignores."""
+    route = request.get(ROUTE_KEY)
+    if route is None:
+        return body
+    contract = dc.default_contract()
+    refusals = contract.refusals(route, body)
+    if dc.observers:
+        agent = request.headers.get("User-Agent", "")
+        for problem in refusals + contract.unknown_fields(route, body):
+            dc.notice(problem, agent)
+    if refusals:
+        raise errors.invalid_form_body(dc.error_tree(refusals))
+    return body
 
 
 async def _message_body(world: st.World, request: web.Request, *, nested: str | None = None) -> tuple[dict[str, Any], list[st.Attachment]]:
@@ -705,10 +732,20 @@ async def _message_body(world: st.World, request: web.Request, *, nested: str | 
     async for part in reader:
         name = part.name or ""
         if name == "payload_json":
-            body = json.loads(await part.text())
+            try:
+                body = json.loads(await part.text())
+            except ValueError:
+                raise errors.APIError(400, 50109, "The request body contains invalid JSON.") from None
         elif name.startswith("files[") or name.startswith("file"):
             index = _int_or_zero(name[6:-1]) if name.startswith("files[") else len(uploads)
             uploads[index] = (part.filename or f"file{index}", part.headers.get("Content-Type"), bytes(await part.read()))
+    refused = dc.upload_refusal([len(data) for _, _, data in uploads.values()])
+    if refused is not None:
+        status, code, text = refused
+        raise errors.APIError(status, code, text, {"files": {"_errors": [{
+            "code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {dc.MAX_FILES} or fewer in length."}]}}
+            if code == 50035 else None)
+    _within_contract(request, body)
     message = body.get(nested) or {} if nested else body
     described = {}
     for entry in message.get("attachments") or []:

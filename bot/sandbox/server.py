@@ -38,6 +38,7 @@ class SandboxConfig:
     channel_name: str = "tweetchat"
     # Gateway: Discord's HELLO says about 41 s; tests may shorten it.
     heartbeat_interval_ms: int = 41250
+    heartbeat_ack_ms: float = 20.0  # a network round trip, as Discord's ACK takes
     resume_window: float = 120.0
     replay_buffer: int = 50_000
     rate_limits: RateLimits = field(default_factory=RateLimits)
@@ -79,7 +80,8 @@ class Sandbox:
         self.gateway = Gateway(
             world,
             self.faults,
-            GatewayOptions(cfg.heartbeat_interval_ms, cfg.resume_window, cfg.replay_buffer),
+            GatewayOptions(cfg.heartbeat_interval_ms, cfg.resume_window, cfg.replay_buffer,
+                           cfg.heartbeat_ack_ms / 1000),
             lambda: self.gateway_url,
         )
         self.faults.gateway = self.gateway

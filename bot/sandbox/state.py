@@ -118,6 +118,8 @@ class User:
             "banner": None,
             "accent_color": None,
             "avatar_decoration_data": None,
+            "collectibles": None,
+            "primary_guild": None,  # the user's server tag: none here
         }
         if self.bot:
             data["bot"] = True
@@ -398,6 +400,46 @@ MESSAGE_CONTENT = 1 << 15
 GUILD_SCHEDULED_EVENTS = 1 << 16
 
 
+def rich_embed(embed: dict[str, Any]) -> dict[str, Any]:
+    """An embed as Discord returns it: ``type`` "rich" for those apps send, empty fields
+    left out, field ``inline`` present ("Resources > Message > Embed Object")."""
+    shaped = {"type": "rich", **{k: v for k, v in embed.items() if v is not None and k != "flags"}}
+    if shaped.get("fields"):
+        shaped["fields"] = [{"inline": False, **f} for f in shaped["fields"]]
+    return shaped
+
+
+def numbered_components(rows: list[Any]) -> list[Any]:
+    """Components as Discord returns them: each with a numeric ``id``, given in order of
+    appearance where the app gave none ("Interactions > Message Components > Anatomy")."""
+    counter = 0
+    taken = set()
+
+    def walk(items: list[Any], assign: bool) -> list[Any]:
+        nonlocal counter
+        out = []
+        for item in items:
+            if not isinstance(item, dict):
+                out.append(item)
+                continue
+            item = dict(item)
+            if assign:
+                if item.get("id") is None:
+                    counter += 1
+                    while counter in taken:
+                        counter += 1
+                    item["id"] = counter
+            elif isinstance(item.get("id"), int):
+                taken.add(item["id"])
+            if isinstance(item.get("components"), list):
+                item["components"] = walk(item["components"], assign)
+            out.append(item)
+        return out
+
+    walk(rows, assign=False)
+    return walk(rows, assign=True)
+
+
 class World:
     """All state of the sandboxed Discord: one application, its bot user, and guilds."""
 
@@ -605,11 +647,11 @@ class World:
             "mentions": [],
             "mention_roles": [str(r) for r in msg.mention_role_ids],
             "attachments": [a.payload(self.cdn_base, msg.channel_id) for a in msg.attachments],
-            "embeds": msg.embeds,
+            "embeds": [rich_embed(e) for e in msg.embeds],
             "pinned": False,
             "type": msg.type,
             "flags": msg.flags,
-            "components": msg.components,
+            "components": numbered_components(msg.components),
         }
         for user_id in msg.mention_ids:
             user = self.users.get(user_id)
@@ -1132,7 +1174,15 @@ class World:
             "safety_alerts_channel_id": None,
             "vanity_url_code": None,
             "max_members": 500000,
+            "max_presences": None,
             "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50,
+            "region": "deprecated",
+            "home_header": None,
+            "widget_enabled": False,
+            "widget_channel_id": None,
+            "nsfw": False,
+            "incidents_data": None,
             "application_id": None,
             "roles": [r.payload() for r in guild.roles.values()],
             "emojis": [],
@@ -1170,6 +1220,7 @@ class World:
             "entity_metadata": {"location": event.location} if event.location else None,
             "image": None,
             "recurrence_rule": None,
+            "guild_scheduled_event_exceptions": [],
         }
         if with_user_count:
             data["user_count"] = len(event.interested_user_ids)
@@ -1204,5 +1255,11 @@ class World:
             "redirect_uris": [],
             "interactions_endpoint_url": None,
             "approximate_guild_count": len(self.guilds),
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "role_connections_verification_url": None,
             "integration_types_config": {"0": {}},
+            "flags_new": str(flags),
+            "eligible_oauth2_scopes": ["bot", "applications.commands"],
         }

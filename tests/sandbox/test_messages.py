@@ -140,6 +140,7 @@ async def test_reactions_both_ways(sandbox, client):
     assert {(str(r.emoji), r.count, r.me) for r in fetched.reactions} == {("👍", 1, False), ("✅", 1, True)}
 
 
+@pytest.mark.refusals_expected
 async def test_too_long_content_is_invalid_form_body(sandbox, client):
     with pytest.raises(discord.HTTPException) as info:
         await (await channel_of(sandbox, client)).send("x" * 2001)
