@@ -131,13 +131,14 @@ def cmd_plan(args: argparse.Namespace, now: Now) -> int:
 
 def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
     """Answer a question from the guidance knowledge file, with sources."""
-    from bot.guidance import JURISDICTIONS, GuidanceIndex, KnowledgeFileError, load_knowledge
+    from bot.guidance import JURISDICTIONS, GuidanceIndex, KnowledgeFileError, load_knowledge, vectors_for
 
     if args.jurisdiction and args.jurisdiction.upper() not in JURISDICTIONS:
         print(f"error: --jurisdiction must be one of {', '.join(JURISDICTIONS)}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        index = GuidanceIndex(load_knowledge(args.file or load_settings().guidance_file))
+        path = Path(args.file) if args.file else load_settings().guidance_file
+        index = GuidanceIndex(load_knowledge(path), vectors_for(path))
     except (KnowledgeFileError, ConfigError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
@@ -484,7 +485,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, now: Now = _utcnow) -> int:
     """Entry point of the `tweetchat` console script."""
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.command].run(args, now)
+    try:
+        return COMMANDS[args.command].run(args, now)
+    except BrokenPipeError:
+        # The reader went away (`tweetchat plan ... | head`): not an error of ours.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

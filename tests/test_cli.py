@@ -88,7 +88,7 @@ def test_guidance_json_has_the_documented_shape(capsys):
     assert main(["guidance", "a patient sent me a friend request", "--json", "--top", "2"], now=NOW) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"query", "abstained", "results", "suggestions"}
-    assert out["abstained"] is False and len(out["results"]) == 2
+    assert out["abstained"] is False and 1 <= len(out["results"]) <= 2  # real candidates only
     first = out["results"][0]
     assert {"id", "title", "score", "answer", "points", "sources"} <= set(first)
     assert {"publisher", "title", "year", "url"} <= set(first["sources"][0])

@@ -67,17 +67,33 @@ def source_line(source) -> str:
     return f"• [{label.replace('[', '(').replace(']', ')')}]({source.url}){section}"
 
 
-def entry_embed(entry: Entry, kb: KnowledgeBase) -> discord.Embed:
-    """One guidance entry as an embed, within Discord's limits."""
+SHORT_POINTS = 3  # do's and don'ts on the first screen; the rest behind "Sources and more"
+
+
+def entry_embed(entry: Entry, kb: KnowledgeBase, *, full: bool = False) -> discord.Embed:
+    """One guidance entry as an embed, within Discord's limits. The first screen (a phone's
+    worth) is the short answer, the top do's and don'ts and the main source; ``full`` adds
+    every point, where sources differ and all sources."""
     embed = discord.Embed(title=entry.title, description=entry.answer, colour=COLOUR)
     applies = ", ".join(JURISDICTIONS[j] if j != "INTL" else "broadly" for j in entry.jurisdictions)
     # The footer first, so that the fields below are fitted around it.
     embed.set_footer(text=f"Applies: {applies} · last reviewed {entry.last_reviewed:%d %b %Y}\n"
                           f"{kb.disclaimer}"[: limits.EMBED_FOOTER])
-    if entry.do:
-        _add_fields(embed, "Do", (f"✅ {p}" for p in entry.do))
-    if entry.dont:
-        _add_fields(embed, "Don't", (f"⛔ {p}" for p in entry.dont))
+    do = entry.do if full else entry.do[:SHORT_POINTS]
+    dont = entry.dont if full else entry.dont[:SHORT_POINTS]
+    if do:
+        _add_fields(embed, "Do", (f"✅ {p}" for p in do))
+    if dont:
+        _add_fields(embed, "Don't", (f"⛔ {p}" for p in dont))
+    if not full:
+        more = len(entry.do) - len(do) + len(entry.dont) - len(dont)
+        rest = [f"{more} more point{'s' if more != 1 else ''}"] if more else []
+        if entry.differences:
+            rest.append("where sources differ")
+        rest.append(f"all {len(entry.sources)} sources" if len(entry.sources) > 1 else "the source")
+        _add_fields(embed, "Main source", [source_line(entry.sources[0]),
+                                           f"*Sources and more: {', '.join(rest)}.*"])
+        return embed
     if entry.differences:
         _add_fields(embed, "Where sources differ", [entry.differences])
     _add_fields(embed, "Sources", (source_line(s) for s in entry.sources))
@@ -122,19 +138,24 @@ def topic_embeds(kb: KnowledgeBase) -> list[discord.Embed]:
     return embeds
 
 
-class EntryButton(discord.ui.DynamicItem[discord.ui.Button], template=r"guidance:entry:(?P<id>[a-z0-9-]+)"):
-    """A button that shows one guidance entry to whoever presses it."""
+class EntryButton(discord.ui.DynamicItem[discord.ui.Button],
+                  template=r"guidance:(?P<kind>entry|more):(?P<id>[a-z0-9-]+)"):
+    """A button that shows one guidance entry to whoever presses it: another candidate
+    (``entry``, its first screen) or the whole of the one shown (``more``)."""
 
-    def __init__(self, entry_id: str, label: str = "Show") -> None:
+    def __init__(self, entry_id: str, label: str = "Show", *, more: bool = False) -> None:
+        kind = "more" if more else "entry"
         super().__init__(discord.ui.Button(
             label=shorten(label, limits.BUTTON_LABEL),
-            style=discord.ButtonStyle.secondary, custom_id=f"guidance:entry:{entry_id}"))
+            style=discord.ButtonStyle.primary if more else discord.ButtonStyle.secondary,
+            custom_id=f"guidance:{kind}:{entry_id}"))
         self.entry_id = entry_id
+        self.more = more
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
                              match) -> "EntryButton":
-        return cls(match["id"], item.label or "Show")
+        return cls(match["id"], item.label or "Show", more=match["kind"] == "more")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         library = interaction.client.guidance
@@ -144,16 +165,20 @@ class EntryButton(discord.ui.DynamicItem[discord.ui.Button], template=r"guidance
                 "That topic is no longer in the guidance file (it was updated). Ask again with "
                 "`/guidance`.", ephemeral=True)
             return
-        await interaction.response.send_message(embed=entry_embed(entry, library.kb), ephemeral=True)
+        view = None if self.more else entry_view(entry, [])
+        kwargs = {"view": view} if view is not None else {}
+        await interaction.response.send_message(embed=entry_embed(entry, library.kb, full=self.more),
+                                                ephemeral=True, **kwargs)
 
 
-def matches_view(hits: list[Hit]) -> discord.ui.View | None:
-    if not hits:
-        return None
+def entry_view(shown: Entry | None, candidates: list[Hit]) -> discord.ui.View | None:
+    """"Sources and more" for the entry shown, then a button per other real candidate."""
     view = discord.ui.View(timeout=None)
-    for hit in hits[:MATCH_BUTTONS]:
+    if shown is not None:
+        view.add_item(EntryButton(shown.id, "Sources and more", more=True))
+    for hit in candidates[:MATCH_BUTTONS]:
         view.add_item(EntryButton(hit.entry.id, hit.entry.title))
-    return view
+    return view if view.children else None
 
 
 JURISDICTION_CHOICES = [app_commands.Choice(name=name, value=code)
@@ -199,16 +224,16 @@ class Guidance(commands.Cog):
         if chosen is not None and chosen.applies_to(jurisdiction):
             result = library.index.search(chosen.title, top=1 + MATCH_BUTTONS,
                                           jurisdiction=jurisdiction)
-            others = [h for h in result.results + result.suggestions if h.entry.id != chosen.id]
-            embed, view = entry_embed(chosen, kb), matches_view(others)
+            others = [h for h in result.results if h.entry.id != chosen.id]
+            embed, view = entry_embed(chosen, kb), entry_view(chosen, others)
         else:
             result = library.index.search(question, top=1 + MATCH_BUTTONS, jurisdiction=jurisdiction)
             if result.abstained:
                 embed, view = no_answer_embed(question, result.suggestions, kb), \
-                    matches_view(result.suggestions)
+                    entry_view(None, result.suggestions)
             else:
-                best, *others = result.results
-                embed, view = entry_embed(best.entry, kb), matches_view(others + result.suggestions)
+                best, *others = result.results  # others: only real candidates, never fillers
+                embed, view = entry_embed(best.entry, kb), entry_view(best.entry, others)
         log.info("guidance in guild %s: %s", interaction.guild_id,
                  "no answer" if result.abstained and chosen is None else embed.title)
         kwargs = {"embed": embed, "ephemeral": not public}

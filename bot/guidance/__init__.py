@@ -27,8 +27,13 @@ from bot.guidance._knowledge import (
 __all__ = [
     "JURISDICTIONS", "Entry", "GuidanceIndex", "GuidanceLibrary", "Hit", "KnowledgeBase",
     "KnowledgeFileError", "SearchResult", "Source", "load_knowledge", "looks_like_knowledge",
-    "parse_knowledge",
+    "parse_knowledge", "vectors_for",
 ]
+
+
+def vectors_for(knowledge: Path) -> Path:
+    """Where the entries' sentence vectors are kept beside a knowledge file."""
+    return knowledge.with_name(knowledge.stem + ".vectors.npz")
 
 
 class GuidanceLibrary:
@@ -36,7 +41,7 @@ class GuidanceLibrary:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.index = GuidanceIndex(load_knowledge(self.path))
+        self.index = GuidanceIndex(load_knowledge(self.path), vectors_for(self.path))
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -45,7 +50,7 @@ class GuidanceLibrary:
     def reload(self) -> tuple[bool, str]:
         """Re-read the file. Returns (True, summary) or (False, why, with the old file kept)."""
         try:
-            index = GuidanceIndex(load_knowledge(self.path))
+            index = GuidanceIndex(load_knowledge(self.path), vectors_for(self.path))
         except KnowledgeFileError as exc:
             return False, (f"The knowledge file was not reloaded; the previous version "
                            f"({len(self.kb.entries)} entries) is still in use.\n{exc}")

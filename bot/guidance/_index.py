@@ -1,5 +1,6 @@
-"""The search index: SQLite FTS5 over the entries (Porter stemming, BM25 with per-field
-weights), ranking and the abstain rule."""
+"""The search index: sentence vectors of the entries (all-MiniLM-L6-v2, `_semantic`)
+fused with SQLite FTS5 over their words (Porter stemming, BM25 with per-field weights,
+coverage of the query's weighted words), ranking and the abstain rule."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
+import sqlite3
+
+from pathlib import Path
 
 from bot.guidance._knowledge import Entry, KnowledgeBase
+from bot.guidance._scope import OUT_OF_SCOPE
+from bot.guidance._semantic import EntryVectors, cached_vectors
 from bot.guidance._query import (
     _PHRASES, STOPWORDS, SYNONYMS, Term, _alternatives, _dictionary_fix, _flat, _Speller, words,
 )
@@ -20,10 +25,13 @@ from bot.guidance._query import (
 @dataclass(frozen=True)
 class Hit:
     entry: Entry
-    score: float  # 0..1: how much of the query this entry covers, weighted by rarity
-    rank_score: float  # BM25 from FTS5, higher is better
+    score: float  # the fused score that ranks entries (see GuidanceIndex.search)
+    rank_score: float = 0.0  # BM25 from FTS5, higher is better (0: no word in common)
     evidence: float = 0.0  # the summed weight of the query words it covers
     matched: int = 0  # how many of the query's words it contains, platform names aside
+    coverage: float = 0.0  # 0..1: how much of the query it covers, weighted by rarity
+    similarity: float = 0.0  # cosine of the query with its closest title or phrasing
+    margin: float = 0.0  # that similarity less the query's closest out-of-scope example
 
 
 @dataclass(frozen=True)
@@ -58,17 +66,22 @@ class SearchResult:
 
 # Column weights for FTS5's bm25(): title, phrasings, answer, points, topic.
 WEIGHTS = (4.0, 3.0, 1.0, 1.0, 2.0)
-ABSTAIN_BELOW = 0.38  # coverage under which we do not answer (tuned on the dev set)
+# The fused score: question similarity + ANSWER_WEIGHT x answer similarity + LEXICAL_WEIGHT
+# x lexical coverage. It answers when the best entry is nearer to the query than the
+# nearest out-of-scope example by MARGIN, and its fused score reaches FLOOR. Further
+# results are shown only as real candidates: within CANDIDATE_SHARE of the best score
+# and past the margin themselves. All fitted on benchmarks/guidance/tuning.toml only.
+ANSWER_WEIGHT = 0.75
+LEXICAL_WEIGHT = 1.0
+MARGIN = 0.10
+FLOOR = 0.45
+CANDIDATE_SHARE = 0.85
 CORRECTED_WEIGHT = 0.8  # a word we had to correct counts for a little less
 WEAK_MATCH = 0.4  # a word that is only a detail of an entry (see _credit) counts for less
 UNKNOWN_WEIGHT = 2.0  # weight of a query word that no entry contains
 MATCH_CACHE_SIZE = 20_000  # FTS lookups remembered per index
-MIN_EVIDENCE = 2.5  # one common word ("chat", "post") is not enough to answer on
-# Nor is one word of a longer question: "how do I grow my instagram followers" shares
-# "followers" with the follow-request entry and nothing else of what it asks. Platform
-# names do not count towards this, since they say where, not what: every entry applies on
-# every platform, and a platform's name is in the phrasings of a third of them.
-MIN_MATCHED = 2
+# Platform names say where, not what: every entry applies on every platform, and a
+# platform's name is in the phrasings of a third of them ("matched" leaves them out).
 PLATFORMS = frozenset("facebook fb instagram insta ig twitter tiktok linkedin snapchat snap "
                       "youtube reddit bluesky mastodon discord".split()) | {"social media"}
 
@@ -97,9 +110,15 @@ def _credit(kinds: list[str]) -> float:
 class GuidanceIndex:
     """A searchable index over one knowledge base (in-memory SQLite FTS5)."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, vectors_cache: Path | None = None) -> None:
+        """:param vectors_cache: an .npz file keeping the entries' sentence vectors between
+        starts (written when it can be; only new or changed passages are encoded)."""
         self.kb = kb
-        self.db = sqlite_utils.Database(memory=True)
+        self.semantic = EntryVectors(kb.entries, vectors_cache)
+        self._scope = cached_vectors(OUT_OF_SCOPE, vectors_cache and vectors_cache.with_name(
+            vectors_cache.stem + ".scope.npz"), self.semantic.encoder)
+        # Plain sqlite3 (FTS5 is built in): the CLI answers without importing more.
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
         rows = []
         vocabulary: dict[str, int] = {}
         for rowid, e in enumerate(kb.entries, 1):
@@ -115,11 +134,11 @@ class GuidanceIndex:
                 for w in text.split():
                     vocabulary[w] = vocabulary.get(w, 0) + 1
             rows.append(doc)
-        self.db["entries"].insert_all(rows, pk="rowid")
-        self.db["entries"].enable_fts(
-            ["title", "phrasings", "answer", "points", "topic"],
-            tokenize="porter unicode61", create_triggers=False,
-        )
+        columns = ("title", "phrasings", "answer", "points", "topic")
+        self.db.execute(f"CREATE VIRTUAL TABLE entries_fts USING fts5({', '.join(columns)}, "
+                        "tokenize='porter unicode61')")
+        self.db.executemany(f"INSERT INTO entries_fts(rowid, {', '.join(columns)}) VALUES (?, ?, ?, ?, ?, ?)",
+                            [(r["rowid"], *(r[c] for c in columns)) for r in rows])
         # The same text again, one row per title, phrasing, answer and point, so that a
         # word's strength in an entry can depend on how many places it appears in.
         self._passages: list[tuple[int, str]] = [(0, "")]  # passage rowid -> (entry, kind)
@@ -131,9 +150,9 @@ class GuidanceIndex:
                                *(("point", p) for p in e.do + e.dont)]:
                 passage_rows.append({"rowid": len(self._passages), "text": " ".join(words(text))})
                 self._passages.append((rowid, kind))
-        self.db["passages"].insert_all(passage_rows, pk="rowid")
-        self.db["passages"].enable_fts(["text"], tokenize="porter unicode61",
-                                       create_triggers=False)
+        self.db.execute("CREATE VIRTUAL TABLE passages_fts USING fts5(text, tokenize='porter unicode61')")
+        self.db.executemany("INSERT INTO passages_fts(rowid, text) VALUES (?, ?)",
+                            [(r["rowid"], r["text"]) for r in passage_rows])
         self._by_rowid = {rowid: e for rowid, e in enumerate(kb.entries, 1)}
         self.vocabulary = vocabulary
         self._speller = _Speller(vocabulary)
@@ -188,17 +207,45 @@ class GuidanceIndex:
         return self._credit_cache[expr]
 
     def search(self, query: str, top: int = 3, jurisdiction: str | None = None) -> SearchResult:
-        """Rank entries for a query; abstain (no results, only suggestions) when the best
-        entry covers less than ABSTAIN_BELOW of the query's weighted words, less than
-        MIN_EVIDENCE in all, or fewer than MIN_MATCHED of its words (platforms aside).
+        """Rank entries for a query by meaning and words together; abstain (no results,
+        only suggestions) when the best entry is not clearly nearer to the question than
+        an out-of-scope example is (MARGIN), or scores under FLOOR.
 
         :param query: what the member typed.
-        :param top: how many results to return when answering.
+        :param top: at most how many results to return when answering.
         :param jurisdiction: one of JURISDICTIONS to keep only entries that apply there.
         """
         terms = self.terms(query)
-        if not terms:
+        if not query.strip():
             return SearchResult(query, True, [], [], terms)
+        lexical = self._lexical(terms)
+        vector = self.semantic.encoder.encode([query])[0]
+        question, answer = self.semantic.similarities(vector)
+        outside = float((self._scope @ vector).max()) if len(self._scope) else -1.0
+        hits = []
+        for i, entry in enumerate(self.kb.entries):
+            if not entry.applies_to(jurisdiction):
+                continue
+            coverage, rank_score, evidence, matched = lexical.get(i + 1, (0.0, 0.0, 0.0, 0))
+            fused = float(question[i] + ANSWER_WEIGHT * answer[i] + LEXICAL_WEIGHT * coverage)
+            hits.append(Hit(entry, fused, rank_score, evidence, matched, coverage,
+                            float(question[i]), float(question[i]) - outside))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        if not hits or not self._answers(hits[0]):
+            return SearchResult(query, True, [], hits[:3], terms)
+        best = hits[0].score
+        results = [h for h in hits[:top] if h is hits[0] or (self._answers(h) and h.score >= CANDIDATE_SHARE * best)]
+        return SearchResult(query, False, results, [], terms)
+
+    @staticmethod
+    def _answers(hit: Hit) -> bool:
+        return hit.margin >= MARGIN and hit.score >= FLOOR
+
+    def _lexical(self, terms: list[Term]) -> dict[int, tuple[float, float, float, int]]:
+        """Per entry row id: (coverage of the query's weighted words, BM25, evidence,
+        words matched with platforms aside)."""
+        if not terms:
+            return {}
         n = len(self.kb.entries)
         weights, credits = [], []
         platform = [_is_platform(t) for t in terms]
@@ -216,21 +263,12 @@ class GuidanceIndex:
             "FROM entries_fts WHERE entries_fts MATCH ? ORDER BY s DESC LIMIT 40",
             [expr],
         ).fetchall()
-        hits = []
+        out = {}
         for rowid, rank_score in ranked:
-            entry = self._by_rowid[rowid]
-            if not entry.applies_to(jurisdiction):
-                continue
             covered = sum(w * docs.get(rowid, 0.0) for w, docs in zip(weights, credits))
             matched = sum(rowid in docs for docs, p in zip(credits, platform) if not p)
-            hits.append(Hit(entry, covered / total, rank_score, covered, matched))
-        # Coverage decides the order; BM25 breaks ties between entries covering as much.
-        hits.sort(key=lambda h: (round(h.score, 2), h.rank_score), reverse=True)
-        needed = min(MIN_MATCHED, len(terms) - sum(platform))
-        if (not hits or hits[0].score < ABSTAIN_BELOW or hits[0].evidence < MIN_EVIDENCE
-                or hits[0].matched < needed):
-            return SearchResult(query, True, [], hits[:3], terms)
-        return SearchResult(query, False, hits[:top], hits[top:top + 3], terms)
+            out[rowid] = (covered / total, rank_score, covered, matched)
+        return out
 
     def titles_matching(self, prefix: str, limit: int = 25) -> list[Entry]:
         """Entries for autocomplete: title words starting with what was typed, else search."""

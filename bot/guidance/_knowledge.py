@@ -130,6 +130,32 @@ def parse_knowledge(data: dict[str, Any], source: str = "<knowledge>") -> Knowle
                          tuple(entries), source)
 
 
+# Publishers of primary guidance: regulators, professional and statutory bodies, on their
+# own sites (a subdomain counts). Every entry cites at least one, first; a newspaper,
+# vendor or defence-union summary may follow it. Add a body's domain here when citing it.
+PRIMARY_DOMAINS = frozenset({
+    # UK
+    "hcpc-uk.org", "hcpc-uk.co.uk", "hpc-uk.org", "nmc.org.uk", "nmc-uk.org", "gmc-uk.org",
+    "csp.org.uk", "rcn.org.uk", "bma.org.uk", "sor.org", "college-optometrists.org",
+    "asa.org.uk", "ico.org.uk",
+    # Australia: Ahpra and the National Boards
+    "ahpra.gov.au", "physiotherapyboard.gov.au", "medicalboard.gov.au",
+    "nursingmidwiferyboard.gov.au", "medicalradiationpracticeboard.gov.au",
+    "osteopathyboard.gov.au", "atsihealthpracticeboard.gov.au", "chiropracticboard.gov.au",
+    # Canada
+    "physiotherapyalberta.ca", "cpta.ab.ca", "collegept.org", "cptbc.org", "optometrybc.com",
+    # Ireland, New Zealand, the US, international
+    "coru.ie", "physioboard.org.nz", "osteopathsnz.co.nz", "apta.org", "socialworkers.org",
+    "world.physio",
+})
+
+
+def is_primary(url: str) -> bool:
+    """Whether a source's address is on a primary publisher's own site."""
+    host = (urlparse(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in PRIMARY_DOMAINS)
+
+
 _ENTRY_KEYS = {"id", "title", "topic", "answer", "do", "dont", "differences", "jurisdictions",
                "phrasings", "last_reviewed", "sources"}
 _SOURCE_KEYS = {"publisher", "document", "year", "url", "section"}
@@ -233,4 +259,10 @@ def _sources(raw: Any, where: str, problems: list[str]) -> tuple[Source, ...]:
         if ok:
             out.append(Source(s["publisher"].strip(), s["document"].strip(), year, url.strip(),
                               section.strip() if section else None))
+    if out and len(out) == len(raw) and not is_primary(out[0].url):
+        problems.append(
+            f"{where}.sources: the first source must be the publisher's own guidance (a regulator "
+            f"or professional body's site, such as hcpc-uk.org or ahpra.gov.au); "
+            f"{urlparse(out[0].url).hostname} is not one. Put a primary source first, or add the "
+            "body's domain to PRIMARY_DOMAINS in bot/guidance/_knowledge.py")
     return tuple(out)

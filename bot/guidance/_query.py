@@ -25,7 +25,7 @@ tomorrow yesterday morning night last week weekend time fast good best great new
 said saying says make made take took way ask asked asking help right realised realized
 keep keeps kept put putting actually maybe probably
 lol lmao haha tbh idk omg cool hard bad another getting went sure literally basically kinda
-gonna wanna shud cud wud
+gonna wanna shud cud wud ngl imo imho ffs tbf smh fml thx ty xx aye
 """.split()) - {"help"}
 
 # British spelling is our canonical form; American spellings are mapped to it.
@@ -66,7 +66,7 @@ SYNONYMS: dict[str, str] = {
     "gifted": "free|gift", "swag": "free|gift", "ambassador": "ambassador|sponsored",
     "sponsorship": "sponsored", "influencer": "sponsored|influencer",
     "promo code": "affiliate|discount code", "discount code": "affiliate|discount code",
-    "kickback": "affiliate|commission", "cut": "commission|cut",
+    "kickback": "affiliate|commission",
     "swear": "swearing", "swore": "swearing", "cursing": "swearing", "cussing": "swearing",
     "profanity": "swearing", "cuss": "swearing", "curse": "swearing",
     "pic": "photo", "pics": "photo", "picture": "photo", "pictures": "photo",
@@ -81,7 +81,7 @@ SYNONYMS: dict[str, str] = {
     "slander": "defamation", "chatgpt": "ai|artificial intelligence",
     "ai": "ai|artificial intelligence", "ahpra": "ahpra|australia", "aussie": "australia",
     "fitness to practise": "fitness to practise|regulator", "struck off": "regulator|struck off",
-    "registration": "registration|regulator|register", "reported": "regulator|reported",
+    "reported": "regulator|reported",
     "stars": "review|rating", "star": "review|rating", "geotag": "location|geotagging",
     "check-in": "location|check in", "checkin": "location|check in",
     "location": "location|geotagging", "boss": "employer|manager",
@@ -89,7 +89,7 @@ SYNONYMS: dict[str, str] = {
     "screenshot": "screenshot", "screenshotted": "screenshot",
     "vaccine": "vaccine|public health", "vaccines": "vaccine|public health",
     "opinions": "opinion|view", "views": "view|opinion", "profile": "profile|bio",
-    "bio": "bio|profile", "cover": "cover|protect", "lose": "lose|regulator|struck off",
+    "bio": "bio|profile", "cover": "cover|protect",
     "someone elses": "copyright|someone else|other people", "name": "name|identify|identifiable",
     "follower": "follower|stranger|member of the public", "followers": "follower|audience",
     "for a drink": "date|relationship|drink", "remind": "remind|reminder|appointment|contact",
@@ -99,6 +99,15 @@ SYNONYMS: dict[str, str] = {
     "adding me": "friend request|add", "chat gpt": "ai|artificial intelligence",
     "trust": "trust|employer", "management": "management|manager|employer",
     "socials": "social media", "declare": "declare|disclose", "yr": "year", "yrs": "year",
+    # The field's own abbreviations: known, so never "corrected" into another word.
+    "tt": "tiktok", "yt": "youtube", "li": "linkedin", "twt": "twitter",
+    "hca": "healthcare assistant|colleague", "hcas": "healthcare assistant|colleague",
+    "ftp": "fitness to practise|regulator", "ftp hearing": "fitness to practise|regulator",
+    "hcpc": "hcpc|regulator", "nmc": "nmc|regulator", "gmc": "gmc|regulator",
+    "coru": "coru|regulator", "csp": "csp|professional body", "rcn": "rcn|professional body",
+    "msk": "musculoskeletal", "ot": "occupational therapist", "slt": "speech and language therapist",
+    "gp": "doctor|gp", "a&e": "emergency department", "ed": "emergency department",
+    "icu": "intensive care", "obs": "observations", "mdt": "team|colleague",
 }
 _PHRASES = sorted((k for k in SYNONYMS if " " in k or "-" in k), key=len, reverse=True)
 _WORD = re.compile(r"[a-z0-9]+")

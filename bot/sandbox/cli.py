@@ -8,7 +8,10 @@ import json
 import signal
 import sys
 
-from .server import Sandbox, SandboxConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .server import Sandbox
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
@@ -45,6 +48,8 @@ def describe(sandbox: Sandbox) -> dict[str, object]:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from .server import Sandbox, SandboxConfig
+
     config = SandboxConfig(
         port=args.port, heartbeat_interval_ms=args.heartbeat_ms,
         guild_name=args.guild_name, channel_name=args.channel_name,

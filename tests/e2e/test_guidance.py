@@ -11,15 +11,16 @@ import pytest
 from bot.guidance import KnowledgeFileError, load_knowledge
 from bot.sandbox import CommandRefused
 from e2e.conftest import running_bot
-from e2e.test_commands import text_of
 from seed import ROOT
 
 KNOWLEDGE = ROOT / "data" / "guidance.toml"
 
 
 def entry_ids(message) -> list[str]:
+    """The other candidates offered as buttons."""
     return [c["custom_id"].removeprefix("guidance:entry:")
-            for row in message.components for c in row["components"]]
+            for row in message.components for c in row["components"]
+            if c["custom_id"].startswith("guidance:entry:")]
 
 
 def shown_entry(message):
@@ -39,29 +40,46 @@ async def test_a_member_gets_a_cited_answer_only_they_see(sandbox, bot):
     embed = reply.embeds[0]
     entry = shown_entry(reply)
     assert entry.id == "patient-friend-requests"
+    # The first screen: the short answer, the top do's and don'ts, the main source.
     assert embed["description"] == entry.answer
     fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert {"Do", "Sources"} <= set(fields)
-    sources = "\n".join(v for name, v in fields.items() if name.startswith("Sources"))
-    for source in entry.sources:
-        assert f"]({source.url})" in sources
+    assert {"Do", "Main source"} <= set(fields)
+    assert fields["Do"].count("✅") == min(3, len(entry.do))
+    assert f"]({entry.sources[0].url})" in fields["Main source"]
     assert "not legal advice" in embed["footer"]["text"]
     assert "last reviewed" in embed["footer"]["text"]
-    # Next-best matches as buttons, never the entry already shown.
-    assert entry_ids(reply) and entry.id not in entry_ids(reply)
+    # "Sources and more" shows the whole entry, every source cited.
+    more = await member.press(reply, f"guidance:more:{entry.id}")
+    full = (await more.message()).embeds[0]
+    assert more.is_ephemeral and full["title"] == entry.title
+    sources = "\n".join(f["value"] for f in full["fields"] if f["name"].startswith("Sources"))
+    for source in entry.sources:
+        assert f"]({source.url})" in sources
+    full_do = next(f["value"] for f in full["fields"] if f["name"] == "Do")
+    assert full_do.count("✅") == len(entry.do)
+    # Other candidates are offered only when they are real ones, never the entry shown.
+    assert entry.id not in entry_ids(reply)
     # Nobody else sees it.
     assert not sandbox.member("member02").can_see(reply)
     assert reply not in sandbox.history(sandbox.channel_id)
 
 
 async def test_a_next_match_button_shows_that_entry(sandbox, bot):
+    """A question two entries answer about as well: the second is a button."""
     member = sandbox.member("member01")
-    _, reply = await ask(member, question="can I post a photo from today's class")
-    other = entry_ids(reply)[0]
-    pressed = await member.press(reply, f"guidance:entry:{other}")
+    _, reply = await ask(member, question="can i add my patient on facebook")
+    others = entry_ids(reply)
+    assert others, "a close second candidate is offered"
+    pressed = await member.press(reply, f"guidance:entry:{others[0]}")
     shown = await pressed.message()
     assert pressed.is_ephemeral
-    assert shown_entry(shown).id == other
+    assert shown_entry(shown).id == others[0]
+
+
+async def test_a_clear_answer_offers_no_filler_buttons(sandbox, bot):
+    _, reply = await ask(sandbox.member("member01"), question="a brand wants to send me free trainers to review")
+    assert shown_entry(reply).id == "free-products-gifts"
+    assert entry_ids(reply) == []
 
 
 async def test_autocomplete_suggests_titles_and_a_picked_title_answers_exactly(sandbox, bot):
@@ -156,11 +174,14 @@ def test_every_entry_fits_in_one_embed_within_discords_limits():
 
     kb = load_knowledge(KNOWLEDGE)
     for entry in kb.entries:
-        embed = entry_embed(entry, kb)
-        assert len(embed) <= limits.EMBED_TOTAL and len(embed.fields) <= limits.EMBED_FIELDS
-        assert all(len(f.value) <= limits.EMBED_FIELD_VALUE for f in embed.fields), entry.id
+        for full in (False, True):
+            embed = entry_embed(entry, kb, full=full)
+            assert len(embed) <= limits.EMBED_TOTAL and len(embed.fields) <= limits.EMBED_FIELDS
+            assert all(len(f.value) <= limits.EMBED_FIELD_VALUE for f in embed.fields), entry.id
         shown = "\n".join(f.value for f in embed.fields)
         assert all(s.url in shown for s in entry.sources), entry.id
+        first = entry_embed(entry, kb)
+        assert len(first) < len(embed) or len(entry.sources) == 1, entry.id  # the first screen is shorter
 
 
 async def test_an_unexpected_failure_gets_an_apology_not_silence(sandbox, bot, monkeypatch, caplog):

@@ -155,13 +155,15 @@ async def test_the_longest_guidance_entry_fits_one_embed_or_says_where_it_was_cu
     entry["do"] = [words(LIMITS["point"], "do") for _ in range(6)]
     entry["dont"] = [words(LIMITS["point"], "dont") for _ in range(6)]
     entry["sources"] = [{"publisher": words(120, "publisher"), "document": words(300, "document"),
-                         "year": 2024, "url": "https://www.example.org/" + "p" * 200,
+                         "year": 2024, "url": "https://www.hcpc-uk.org/" + "p" * 200,
                          "section": words(120, "section")} for _ in range(12)]
     (data_dir / "guidance.toml").write_text(_dump(kb), encoding="utf-8")
     async with running_bot(sb, tmp_path / "tweetchat.db", data_dir=data_dir):
         handle = await sb.member("member01").invoke("guidance", {"question": entry["phrasings"][0]})
-        reply = await handle.message()
-        assert reply.embeds
+        first = await handle.message()
+        assert first.embeds
+        more = await sb.member("member01").press(first, f"guidance:more:{entry['id']}")
+        reply = await more.message()  # the whole entry: every point and source
         shown = reply.embeds[0]
         assert len(shown["title"]) <= limits.EMBED_TITLE
         assert sum(len(f["name"]) + len(f["value"]) for f in shown.get("fields", [])) + len(

@@ -1,14 +1,21 @@
-"""The guidance knowledge file: validation, search quality on the dev set, safe reload."""
+"""The guidance knowledge file: validation, search quality on the tuning part of the
+evaluation set and on the old development set, vocabulary, safe reload."""
 
 from __future__ import annotations
 
 import copy
+import sys
 import tomllib
 
 import pytest
 
-from bot.guidance import GuidanceIndex, GuidanceLibrary, KnowledgeFileError, load_knowledge, parse_knowledge
+from bot.guidance import (
+    GuidanceIndex, GuidanceLibrary, KnowledgeFileError, load_knowledge, parse_knowledge, vectors_for,
+)
 from seed import ROOT
+
+sys.path.insert(0, str(ROOT))
+from benchmarks.guidance.evaluate import TUNING, Ranked, load, score  # noqa: E402
 
 KNOWLEDGE = ROOT / "data" / "guidance.toml"
 DEV_SET = ROOT / "tests" / "guidance" / "dev_set.toml"
@@ -21,7 +28,7 @@ def raw():
 
 @pytest.fixture(scope="module")
 def index():
-    return GuidanceIndex(load_knowledge(KNOWLEDGE))
+    return GuidanceIndex(load_knowledge(KNOWLEDGE), vectors_for(KNOWLEDGE))
 
 
 def problems(data) -> list[str]:
@@ -55,24 +62,42 @@ def test_missing_fields_duplicate_ids_and_bad_sources_name_the_entry(raw):
     assert any("entries[3]" in p and "last_reviewed" in p for p in found)
 
 
-def dev_queries():
-    return tomllib.loads(DEV_SET.read_text(encoding="utf-8"))["queries"]
+def ranked(index):
+    def search(query: str) -> Ranked:
+        result = index.search(query, top=10)
+        return Ranked([h.entry.id for h in result.results], result.abstained)
+    return search
 
 
-def test_dev_set_hit_at_3(index):
-    in_scope = [q for q in dev_queries() if q["expect"]]
-    assert len(in_scope) >= 50
-    hits = sum(q["expect"] in [h.entry.id for h in index.search(q["query"]).results]
-               for q in in_scope)
-    assert hits / len(in_scope) >= 0.9
+def test_quality_on_the_tuning_part(index):
+    """The tuning part of the evaluation set (benchmarks/guidance/tuning.toml, written by
+    others in many voices) is what the weights and thresholds were fitted on; the
+    held-out part is only scored by the benchmark, never asserted or tuned on here."""
+    found = score(ranked(index), load(TUNING))
+    assert found.inside >= 140 and found.outside >= 40
+    assert found.hit1 >= 0.80, found.line()
+    assert found.hit3 >= 0.85, found.line()
+    assert found.abstain_recall >= 0.80, found.line()
+    assert found.by_length["long"] >= 0.70, found.by_length  # the long, rambling questions
 
 
-def test_every_out_of_scope_query_abstains(index):
-    out = [q["query"] for q in dev_queries() if not q["expect"]]
-    assert len(out) >= 8
-    answered = {q: [h.entry.id for h in r.results]
-                for q in out if not (r := index.search(q)).abstained or r.results}
-    assert answered == {}
+def test_quality_on_the_old_development_set(index):
+    found = score(ranked(index), load(DEV_SET))
+    assert found.hit3 >= 0.90, found.line()
+    assert found.abstain_recall >= 0.75, found.line()
+
+
+def test_admin_and_money_questions_are_not_pulled_into_regulator_entries(index):
+    for query in ("how much is the hcpc renewal fee this year", "nmc revalidation how many reflective accounts",
+                  "can my manager make me work nights", "best hashtags to get more reach on my clinic posts"):
+        assert index.search(query).abstained, query
+
+
+def test_abbreviations_and_chat_words_are_never_corrected(index):
+    terms = {t.word: t for t in index.terms("ngl my hca posted a tt from the ward, ftp risk? tbh")}
+    assert "ngl" not in terms and "tbh" not in terms  # chat words carry no meaning
+    for word in ("hca", "tt", "ftp"):
+        assert not terms[word].corrected and terms[word].alternatives, word
 
 
 def test_acronyms_and_numbers_are_not_corrected_into_other_words(index):
