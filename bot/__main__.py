@@ -60,10 +60,32 @@ def cmd_check(args: argparse.Namespace, now: Now) -> int:
                 print(f"  {problem.format(str(path))}", file=sys.stderr)
             status = EXIT_INVALID
             continue
+        unknown = _unknown_guidance(definition)
+        if unknown:
+            print(f"{path}: INVALID ({plural(len(unknown), 'problem')})", file=sys.stderr)
+            for question, entry_id in unknown:
+                print(f"  Q{question}.guidance: {entry_id!r} is not an entry of the guidance file "
+                      "(/guidance-topics on Discord lists the entries; their ids are in the guidance file)", file=sys.stderr)
+            status = EXIT_INVALID
+            continue
         steps = build_timeline(definition, now())
         print(f"{path}: OK: {definition.title!r}, {len(definition.questions)} questions, "
               f"{len(steps)} steps over {steps[-1].offset.total_seconds() / 60:g} minutes")
     return status
+
+
+def _unknown_guidance(definition) -> list[tuple[int, str]]:
+    """(question, id) for each related-guidance id the knowledge file in force lacks."""
+    named = [(q.number, i) for q in definition.questions for i in q.guidance]
+    if not named:
+        return []
+    from bot.guidance import KnowledgeFileError, load_knowledge
+
+    try:
+        kb = load_knowledge(load_settings().guidance_file)
+    except (KnowledgeFileError, ConfigError, OSError):
+        return []  # the knowledge file is checked on its own
+    return [(n, i) for n, i in named if kb.entry(i) is None]
 
 
 # -- plan --------------------------------------------------------------------------------

@@ -93,13 +93,20 @@ class TweetchatBot(commands.AutoShardedBot):
     def now(self) -> datetime:
         return self.clock.now()
 
+    def _related_guidance(self, question) -> list[tuple[str, str]]:
+        """Guidance shown with a chat question (the chat file's choice, or a sure match)."""
+        if self.guidance is None:
+            return []
+        return [(e.id, e.title) for e in self.guidance.index.related(question.text, question.guidance)]
+
     async def setup_hook(self) -> None:
         # An invalid knowledge file stops the start here, with every problem named.
         self.guidance = GuidanceLibrary(self.data_dir / "guidance.toml")
         self.store = Store(self.settings.database)
         self.writer = AnswerWriter(self.store, self.now, opted_out=self.store.is_opted_out)
         self.writer.start()
-        self.dispatcher = Dispatcher(self.store, DiscordPoster(self), self.clock)
+        self.dispatcher = Dispatcher(self.store, DiscordPoster(self), self.clock,
+                                     related=self._related_guidance)
         self.control = ChatControl(self.store, self.now, self.dispatcher.wake)
         for extension in EXTENSIONS:
             await self.load_extension(extension)

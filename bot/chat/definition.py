@@ -34,6 +34,7 @@ class Question:
     text: str
     thread: str | None = None  # short thread title; derived from the text when absent
     at_minutes: float | None = None  # explicit offset from the start, overriding the interval
+    guidance: tuple[str, ...] = ()  # ids of related /guidance entries, shown with the question
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class ChatDefinition:
         return cls(
             title=data["title"],
             intro=data["intro"],
-            questions=tuple(Question(**q) for q in data["questions"]),
+            questions=tuple(Question(**{**q, "guidance": tuple(q.get("guidance", ()))})
+                            for q in data["questions"]),
             wrap_up=data["wrap_up"],
             hashtag=data.get("hashtag", ""),
             description=data.get("description", ""),

@@ -123,9 +123,12 @@ _QUESTION_KEYS = {
     "text": "the question",
     "thread": "a short title for the question's thread",
     "at_minutes": "minutes from the start (overrides the interval)",
+    "guidance": "ids of related /guidance entries to show with the question (up to 3)",
 }
 _READING_KEYS = {"title": "link text", "url": "https:// address"}
 _MIDWAY_KEYS = {"after_question": "question number the reminder follows", "text": "the reminder"}
+_ENTRY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+MAX_RELATED = 3
 _HASHTAG = re.compile(r"^#[A-Za-z0-9_]{1,100}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -377,8 +380,14 @@ def _questions(raw: Any, check: _Checker) -> list[Question]:
                     f"{limits.THREAD_NAME}, so keep the thread title to {room}",
                 )
         at = check.number(item, path, "at_minutes", minimum=0, maximum=MAX_CHAT_MINUTES)
+        related = item.get("guidance", [])
+        if (not isinstance(related, list) or len(related) > MAX_RELATED
+                or not all(isinstance(r, str) and _ENTRY_ID.match(r) for r in related)):
+            check.add((*path, "guidance"), f"must be a list of up to {MAX_RELATED} guidance entry ids, "
+                      "e.g. [\"when-regulator-gets-involved\"] (see /guidance-topics)")
+            related = []
         if number is not None and text:
-            questions.append(Question(number, text, thread or None, at))
+            questions.append(Question(number, text, thread or None, at, tuple(related)))
     if seen and len(check.problems) == problems_before:
         expected = set(range(1, len(raw) + 1))
         missing = sorted(expected - set(seen))

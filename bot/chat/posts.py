@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from bot import discord_limits as limits
 from bot.chat.definition import ChatDefinition, Question
@@ -39,6 +39,8 @@ class Post:
     embed: dict[str, Any]
     thread_name: str | None = None
     content: str | None = None
+    # Buttons under the message: (label, custom_id); the Discord layer gives them meaning.
+    buttons: tuple[tuple[str, str], ...] = ()
 
     def size(self) -> int:
         """Characters counted against Discord's 6,000-character embed total."""
@@ -177,11 +179,16 @@ def intro_post(
     return Post(embed)
 
 
+RELATED_GUIDANCE = "guidance:entry:"  # the custom_id prefix of a related-guidance button
+
+
 def question_post(
     definition: ChatDefinition, question: Question, marker: str, *,
     due: datetime | None = None, posted: datetime | None = None,
+    related: Sequence[tuple[str, str]] = (),
 ) -> Post:
-    """A question as an embed, with the name of the thread for its answers."""
+    """A question as an embed, with the name of the thread for its answers; `related` are
+    (entry id, title) of guidance entries to show with it, each also a button."""
     n = len(definition.questions)
     description = _with_late(f"**Q{question.number}.** {question.text}", due, posted)
     embed = _embed(f"Q{question.number} of {n}", description, marker, definition.hashtag, bool(due))
@@ -189,7 +196,14 @@ def question_post(
         f"Answer in the thread, or start a message with A{question.number} · "
         + embed["footer"]["text"]
     )
-    return Post(embed, thread_name=thread_name(question.number, question.text, question.thread))
+    buttons: tuple[tuple[str, str], ...] = ()
+    if related:
+        embed["fields"] = [{"name": "Related guidance", "inline": False, "value": "\n".join(
+            f"📚 {title}" for _, title in related) + "\n*Press a button to read it (only you see it).*"}]
+        buttons = tuple((shorten(title, limits.BUTTON_LABEL), f"{RELATED_GUIDANCE}{entry_id}")
+                        for entry_id, title in related)
+    return Post(embed, thread_name=thread_name(question.number, question.text, question.thread),
+                buttons=buttons)
 
 
 def midway_post(

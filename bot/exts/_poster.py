@@ -26,6 +26,16 @@ THREAD_ALREADY_CREATED = 160004  # Discord's code: a thread already exists for t
 THREAD_ARCHIVE_MINUTES = 1440
 
 
+def _buttons(buttons: tuple[tuple[str, str], ...]) -> discord.ui.View:
+    """A post's buttons; their custom ids are answered by the extension that owns them
+    (related guidance: the guidance extension's entry buttons)."""
+    view = discord.ui.View(timeout=None)
+    for label, custom_id in buttons:
+        view.add_item(discord.ui.Button(label=label, custom_id=custom_id,
+                                        style=discord.ButtonStyle.secondary))
+    return view
+
+
 def failure(exc: discord.HTTPException, what: str) -> PostFailed:
     """A Discord refusal as a PostFailed with a reason a moderator can act on."""
     if isinstance(exc, discord.Forbidden):
@@ -63,11 +73,13 @@ class DiscordPoster:
     async def publish(self, channel_id: int, post: Post, nonce: str) -> Published:
         channel = await self._channel(channel_id)
         try:
+            options = {"view": _buttons(post.buttons)} if post.buttons else {}
             message = await channel.send(
                 content=post.content,
                 embed=discord.Embed.from_dict(post.embed),
                 nonce=nonce,  # discord.py adds enforce_nonce: Discord refuses a duplicate
                 allowed_mentions=discord.AllowedMentions.none(),
+                **options,
             )
         except discord.DiscordServerError:
             raise  # 5xx after discord.py's own retries: outcome unknown, recovery looks

@@ -3,15 +3,16 @@
 The file (``data/guidance.toml``) holds curated entries of social-media guidance for
 health professionals, each in our own words with its sources. :func:`load_knowledge`
 validates it, naming the entry and field of every problem. :class:`GuidanceIndex`
-answers queries: SQLite FTS5 (Porter stemming, BM25 with per-field weights) after our own
-query clean-up (British/American spelling, a synonym map for how people talk, typo
-correction against the file's vocabulary), and an abstain rule: when the best entry
-covers too little of what was asked, or shares only one of its words (platform names
-aside), no answer, only "did you mean" suggestions.
+answers queries by meaning and words together: sentence vectors (all-MiniLM-L6-v2, run in
+NumPy; `_semantic`) fused with SQLite FTS5 after our own query clean-up (British/American
+spelling, the field's abbreviations, synonyms, typo correction against the file's
+vocabulary); it abstains, with "did you mean" suggestions, when the best entry is not
+clearly nearer to the question than the out-of-scope examples of `_scope` are.
 :class:`GuidanceLibrary` holds the file in force and reloads it safely.
 
 The parts: `_knowledge` (the file model and validation), `_query` (query clean-up),
-`_index` (the FTS index, ranking, abstaining). The names below are the public face.
+`_semantic` (the sentence model and cached entry vectors), `_scope` (what is out of
+scope), `_index` (ranking, abstaining, related guidance for chat questions). The names below are the public face.
 """
 
 from __future__ import annotations

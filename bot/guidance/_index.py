@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import sqlite3
 
@@ -76,6 +76,10 @@ LEXICAL_WEIGHT = 1.0
 MARGIN = 0.10
 FLOOR = 0.45
 CANDIDATE_SHARE = 0.85
+# A related-guidance line under a chat question is shown unasked, so the bar is higher:
+# a question this close to an entry's own wording (set by hand, not fitted).
+SURE_SIMILARITY = 0.80
+SURE_MARGIN = 0.40
 CORRECTED_WEIGHT = 0.8  # a word we had to correct counts for a little less
 WEAK_MATCH = 0.4  # a word that is only a detail of an entry (see _credit) counts for less
 UNKNOWN_WEIGHT = 2.0  # weight of a query word that no entry contains
@@ -269,6 +273,17 @@ class GuidanceIndex:
             matched = sum(rowid in docs for docs, p in zip(credits, platform) if not p)
             out[rowid] = (covered / total, rank_score, covered, matched)
         return out
+
+    def related(self, text: str, chosen: Sequence[str] = (), limit: int = 2) -> list[Entry]:
+        """Entries to show beside a chat question: the ones its chat file names (those
+        still in the file), else the search's own pick only when it is sure (the question
+        very close to an entry's title or phrasings, and far past the out-of-scope margin):
+        never a guess."""
+        if chosen:
+            return [e for e in (self.kb.entry(i) for i in chosen) if e is not None][:limit]
+        result = self.search(text, top=limit)
+        return [h.entry for h in result.results
+                if not result.abstained and h.similarity >= SURE_SIMILARITY and h.margin >= SURE_MARGIN]
 
     def titles_matching(self, prefix: str, limit: int = 25) -> list[Entry]:
         """Entries for autocomplete: title words starting with what was typed, else search."""

@@ -24,10 +24,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Callable, Protocol, Sequence
 
 from bot.chat import posts
-from bot.chat import CatchUp, ChatDefinition
+from bot.chat import CatchUp, ChatDefinition, Question
 from bot.store import (
     FINISHING_ACTIONS, Chat, ChatAction, ChatActionKind, ChatState, DueStep, Step, Store,
     WrongState,
@@ -158,13 +158,19 @@ def effective_catch_up(chat: Chat, store: Store) -> CatchUp:
     return CatchUp(override) if override else chat.definition.schedule.catch_up
 
 
+# (entry id, title) of the guidance entries to show with a question.
+RelatedGuidance = Callable[[Question], Sequence[tuple[str, str]]]
+
+
 class Dispatcher:
     """Posts due steps exactly once; see the module docstring."""
 
-    def __init__(self, store: Store, poster: Poster, clock: Clock | None = None) -> None:
+    def __init__(self, store: Store, poster: Poster, clock: Clock | None = None,
+                 related: RelatedGuidance | None = None) -> None:
         self.store = store
         self.poster = poster
         self.clock = clock or SystemClock()
+        self.related = related
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -329,7 +335,7 @@ class Dispatcher:
             if found is not None:
                 await self._record(chat, step, found, late=lateness if late else None)
                 return
-        post = render_step(self.store, chat, step, due=step.due_at if late else None,
+        post = render_step(self.store, chat, step, related=self.related, due=step.due_at if late else None,
                            posted=now if late else None)
         try:
             published = await self.poster.publish(chat.channel_id, post, step.nonce)
@@ -455,8 +461,9 @@ class Dispatcher:
 
 
 def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = None,
-                posted: datetime | None = None) -> posts.Post:
-    """The post for a step; `due` and `posted` given when it goes out late."""
+                posted: datetime | None = None, related: RelatedGuidance | None = None) -> posts.Post:
+    """The post for a step; `due` and `posted` given when it goes out late; `related`
+    finds the guidance entries shown with a question."""
     definition: ChatDefinition = chat.definition
     mark = marker(chat.id, step.kind, step.question)
     if step.kind is StepKind.REMINDER:
@@ -465,7 +472,8 @@ def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = 
         return posts.intro_post(definition, mark, due=due, posted=posted)
     if step.kind is StepKind.QUESTION:
         question = next(q for q in definition.questions if q.number == step.question)
-        return posts.question_post(definition, question, mark, due=due, posted=posted)
+        return posts.question_post(definition, question, mark, due=due, posted=posted,
+                                   related=related(question) if related else ())
     if step.kind is StepKind.MIDWAY:
         return posts.midway_post(definition, mark, due=due, posted=posted)
     # The same rule as the statistics: withdrawn answers and opted-out members not counted.

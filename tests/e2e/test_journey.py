@@ -192,3 +192,23 @@ async def test_a_gateway_gone_quiet_is_noticed_and_nothing_is_lost(sandbox, fast
     finally:
         sb.faults.resume_dispatch()
     await eventually(lambda: finished_cleanly(sb, bot, chat.id), timeout=120)
+
+
+async def test_each_question_carries_its_related_guidance(sandbox, fast_bot):
+    """The seed chat names the guidance for each question (Q4: the fitness-to-practise
+    entry); the question's post lists it and a member's press shows it to them alone."""
+    sb, bot = sandbox, fast_bot
+    chat = await schedule_soon(sb, bot, interval=1)
+    q4 = await eventually(lambda: next((s for s in bot.store.steps(sb.guild_id, chat.id)
+                                        if s.question == 4 and s.message_id), None), timeout=90)
+    message = next(m for m in sb.history(sb.channel_id) if m.id == q4.message_id)
+    field = next(f for f in message.embeds[0]["fields"] if f["name"] == "Related guidance")
+    entry = bot.guidance.kb.entry("when-regulator-gets-involved")
+    assert entry.title in field["value"]
+    buttons = [c["custom_id"] for row in message.components for c in row["components"]]
+    assert buttons == ["guidance:entry:when-regulator-gets-involved"]
+    pressed = await sb.member(CROWD[0]).press(message, buttons[0])
+    shown = await pressed.message()
+    assert pressed.is_ephemeral and shown.embeds[0]["title"] == entry.title
+    assert not sb.member(CROWD[1]).can_see(shown)
+    await eventually(lambda: finished_cleanly(sb, bot, chat.id), timeout=120)
