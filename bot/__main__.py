@@ -7,7 +7,6 @@ Discord can be checked from the shell too.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import tempfile
@@ -282,6 +281,8 @@ def cmd_stats(args: argparse.Namespace, now: Now) -> int:
 def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     """Run a chat's run of show in the terminal, timings compressed, through the real
     dispatcher and a SQLite ledger."""
+    import asyncio
+
     from bot.run.rehearsal import TerminalPoster
     from bot.chat.timeline import compressed
     from bot.run.dispatcher import Dispatcher, SystemClock
@@ -335,6 +336,8 @@ def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
 
 def cmd_run(args: argparse.Namespace, now: Now) -> int:
     """Run the bot on Discord with the token from the environment or .env."""
+    import asyncio
+
     import logging
     import signal
 
@@ -368,6 +371,8 @@ def cmd_run(args: argparse.Namespace, now: Now) -> int:
 
 def cmd_demo(args: argparse.Namespace, now: Now) -> int:
     """Run the seed chat on the local sandbox with the real bot and scripted members."""
+    import asyncio
+
     import logging
 
     from bot.demo import run_demo

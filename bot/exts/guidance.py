@@ -10,6 +10,7 @@ working after a restart or a reload.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Iterable
 
@@ -200,7 +201,7 @@ class Guidance(commands.Cog):
     async def _question_choices(self, interaction: discord.Interaction,
                                 current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=e.title[:100], value=e.title[:100])
-                for e in self.bot.guidance.index.titles_matching(current, limit=25)]
+                for e in await asyncio.to_thread(self.bot.guidance.index.titles_matching, current, 25)]
 
     async def cog_app_command_error(self, interaction: discord.Interaction,
                                     error: app_commands.AppCommandError) -> None:
@@ -222,12 +223,14 @@ class Guidance(commands.Cog):
         kb = library.kb
         chosen = next((e for e in kb.entries if e.title[:100] == question), None)
         if chosen is not None and chosen.applies_to(jurisdiction):
-            result = library.index.search(chosen.title, top=1 + MATCH_BUTTONS,
+            # Encoding a question takes tens of milliseconds: off the event loop.
+            result = await asyncio.to_thread(library.index.search, chosen.title, top=1 + MATCH_BUTTONS,
                                           jurisdiction=jurisdiction)
             others = [h for h in result.results if h.entry.id != chosen.id]
             embed, view = entry_embed(chosen, kb), entry_view(chosen, others)
         else:
-            result = library.index.search(question, top=1 + MATCH_BUTTONS, jurisdiction=jurisdiction)
+            result = await asyncio.to_thread(library.index.search, question, top=1 + MATCH_BUTTONS,
+                                             jurisdiction=jurisdiction)
             if result.abstained:
                 embed, view = no_answer_embed(question, result.suggestions, kb), \
                     entry_view(None, result.suggestions)

@@ -180,11 +180,18 @@ class _Speller:
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
         self.vocabulary = vocabulary
-        self.deletes: dict[str, set[str]] = {}
-        for word in vocabulary:
-            if len(word) >= 4:
-                for form in self._deletes(word, self._max(word)):
-                    self.deletes.setdefault(form, set()).add(word)
+        self._table: dict[str, set[str]] | None = None  # built on the first unknown word
+
+    @property
+    def deletes(self) -> dict[str, set[str]]:
+        if self._table is None:
+            table: dict[str, set[str]] = {}
+            for word in self.vocabulary:
+                if len(word) >= 4:
+                    for form in self._deletes(word, self._max(word)):
+                        table.setdefault(form, set()).add(word)
+            self._table = table
+        return self._table
 
     @staticmethod
     def _max(word: str) -> int:
