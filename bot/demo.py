@@ -185,8 +185,13 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
                 for message in sb.history(sb.channel_id):
                     if message.author.id == sb.bot_user_id and message.id not in seen and message.embeds:
                         seen.add(message.id)
+                        related = [f["value"].splitlines()[0].removeprefix("📚 ")
+                                   for f in message.embeds[0].get("fields", [])
+                                   if f["name"] == "Related guidance"]
                         say(f"bot posted: {message.embeds[0].get('title', '')}"
-                            f"   (answers sent so far: {crowd.sent})")
+                            f"   (answers sent so far: {crowd.sent})"
+                            + (f"\n          related guidance: “{related[0]}” (a button; only the "
+                               "presser sees it)" if related else ""))
                 if bot.store.chat(sb.guild_id, chat.id).state.value == "finished":
                     break
                 await asyncio.sleep(0.1)

@@ -18,6 +18,9 @@ async def test_the_demo_runs_the_chat_and_prints_what_sqlite_holds(tmp_path):
     for title in ("Q1 of 6", "Q6 of 6", "Thank you for joining"):
         assert f"bot posted: {title}" in text
     assert "asked /guidance about a patient's friend request" in text
+    # Q4 of the seed chat carries the fitness-to-practise entry as related guidance.
+    q4 = text.split("bot posted: Q4 of 6", 1)[1].splitlines()[1]
+    assert "related guidance: “When does online behaviour become a fitness-to-practise concern?”" in q4
     store = Store(db)
     [chat] = store.db["chats"].rows
     counts = store.answer_counts(chat["guild_id"], chat["id"])
