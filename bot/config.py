@@ -25,7 +25,15 @@ DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 DEFAULT_DATABASE = "tweetchat.db"
 # The checkout's data/ (chat files, the guidance knowledge file). An installed copy of the
 # package (the Docker image) has none beside it and sets TWEETCHAT_DATA_DIR instead.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+def _bundled_data() -> Path:
+    """The data folder: the checkout's data/ (editable installs, the tests), else the copy
+    installed inside the package (bot/data in the wheel)."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "data"
+    return checkout if (checkout / "guidance.toml").exists() else here / "data"
+
+
+DEFAULT_DATA_DIR = _bundled_data()
 DEFAULT_TIMEZONE = "Europe/London"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

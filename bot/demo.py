@@ -9,6 +9,7 @@ counts read back from SQLite and where the database is. No token or set-up neede
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -25,7 +26,13 @@ from bot.config import Secret, Settings
 from bot.chat.timeline import compressed
 from bot.run.dispatcher import ScaledClock
 
-SEED = DEFAULT_DATA_DIR / "chats" / "physiotalk-2016-10-17-professionalism.toml"
+SEED_NAME = "physiotalk-2016-10-17-professionalism"
+
+
+def data_dir() -> Path:
+    """TWEETCHAT_DATA_DIR if set (as every entry point honours it), else the bundled data."""
+    chosen = os.environ.get("TWEETCHAT_DATA_DIR", "").strip()
+    return Path(chosen) if chosen else DEFAULT_DATA_DIR
 CROWD = ("naomi", "janet", "emma", "aisha", "ben", "chloe", "dev", "ella", "finn", "grace",
          "harry", "isla", "jack", "kiran", "leah", "mo", "nina", "oli", "priya", "quinn",
          "rosa", "sam", "tariq", "uma")
@@ -121,14 +128,15 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
         out.write(f"[{time.monotonic() - started:5.1f}s] {text}\n")
         out.flush()
 
-    chat_file = load_chat_file(SEED)
+    data = data_dir()
+    chat_file = load_chat_file(data / "chats" / f"{SEED_NAME}.toml")
     definition = compressed(chat_file, speed)
     config = SandboxConfig(moderators=("maya",), members=CROWD, heartbeat_interval_ms=10_000)
     async with Sandbox(config) as sb:
         say(f"sandbox up at {sb.api_base} with #tweetchat and {len(CROWD)} members")
         settings = Settings(token=Secret(sb.bot_token), database=db_path,
                             api_base_url=sb.api_base, gateway_url=sb.gateway_url,
-                            dev_guild_id=sb.guild_id)
+                            dev_guild_id=sb.guild_id, data_dir=data)
         point_at(settings)
         # The bot's clock runs `speed` times faster, so the evening takes a minute; the
         # moderator schedules it the way anyone would, and it starts on its own timer.
@@ -146,7 +154,7 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
         london = ZoneInfo("Europe/London")
         start = (bot.now() + timedelta(minutes=3)).astimezone(london).replace(second=0, microsecond=0)
         handle = await sb.moderator.invoke("tweetchat schedule", {
-            "chat": SEED.stem, "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
+            "chat": SEED_NAME, "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
             "time": start.strftime("%H:%M"), "timezone": "Europe/London"})
         preview = await handle.message()
         shown = preview.embeds[0]

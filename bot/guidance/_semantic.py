@@ -187,8 +187,14 @@ class EntryVectors:
 
 # Caches read as well as a file's own: the bundled knowledge file's vectors, so a copy or
 # an edit of it (tests, a server's own file) encodes only what changed.
-SHARED_CACHES: list[Path] = [Path(__file__).resolve().parents[2] / "data" / "guidance.vectors.npz",
-                             Path(__file__).resolve().parents[2] / "data" / "guidance.vectors.scope.npz"]
+def _bundled_caches() -> list[Path]:
+    package = Path(__file__).resolve().parents[1]
+    data = package.parent / "data"
+    data = data if (data / "guidance.toml").exists() else package / "data"  # checkout, else wheel
+    return [data / "guidance.vectors.npz", data / "guidance.vectors.scope.npz"]
+
+
+SHARED_CACHES: list[Path] = _bundled_caches()
 
 
 def cached_vectors(texts: Sequence[str], cache: Path | None, encoder: Encoder) -> np.ndarray:
