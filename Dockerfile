@@ -1,6 +1,7 @@
 # A small image that runs `tweetchat run` as a non-root user, the database on a volume.
 #   docker build -t tweetchat-bot .
 #   docker run -d --name tweetchat --env-file .env -v tweetchat-data:/data tweetchat-bot
+# or, with the restart policy and health check: docker compose up -d (compose.yaml)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,5 +22,9 @@ USER tweetchat
 ENV TWEETCHAT_DATABASE=/data/tweetchat.db \
     TWEETCHAT_DATA_DIR=/app/data
 VOLUME ["/data"]
+# Healthy when the database is writable and the running bot's heartbeat (written every
+# 30 s) says its gateway is connected and its dispatcher alive: `tweetchat health`.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["tweetchat", "health"]
 ENTRYPOINT ["tweetchat"]
 CMD ["run"]

@@ -87,6 +87,112 @@ def _unknown_guidance(definition) -> list[tuple[int, str]]:
     return [(n, i) for n, i in named if kb.entry(i) is None]
 
 
+# -- operations ---------------------------------------------------------------------------
+
+
+def writable(path: Path) -> str | None:
+    """None if a write transaction on the database can be taken now (and is given back at
+    once, so the bot's writes wait at most a moment), else what stopped it."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(path, timeout=2)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None
+
+
+def cmd_health(args: argparse.Namespace, now: Now) -> int:
+    """Exit 0 if the running bot is healthy: the database writable, and the bot's heartbeat
+    recent with its gateway connected and its dispatcher alive; else say what is wrong
+    and exit 1 (the Docker image's health check)."""
+    from bot.store import Store
+
+    if args.max_age <= 0:
+        print("error: --max-age must be a number of seconds above 0, e.g. 120", file=sys.stderr)
+        return EXIT_INVALID
+    path = _database(args)
+    if path is None:
+        return EXIT_INVALID
+    problems = []
+    locked = writable(path)
+    if locked:
+        problems.append(f"the database cannot be written: {locked}")
+    # Read-only for the rest: a health check never checkpoints or waits on the bot.
+    store = Store(path, read_only=True)
+    try:
+        beat = store.latest_heartbeat()
+    finally:
+        store.close()
+    moment = now()
+    limit = timedelta(seconds=args.max_age)
+    if beat is None:
+        problems.append("the bot has never recorded a heartbeat here: is `tweetchat run` using this database?")
+    else:
+        if moment - beat.at > limit:
+            problems.append(f"the bot's last heartbeat was {(moment - beat.at).total_seconds():.0f} s ago "
+                            f"(pid {beat.pid} on {beat.host}): it is not running, or stuck")
+        if not beat.gateway_ok:
+            since = f"since {beat.gateway_at:%H:%M:%S} UTC" if beat.gateway_at else "since it started"
+            problems.append(f"the gateway (Discord's live connection) is down {since}")
+        if not beat.dispatcher_alive:
+            problems.append("the step dispatcher is not running (it restarts itself; see the log)")
+    if problems:
+        for problem in problems:
+            print(f"unhealthy: {problem}")
+        return 1
+    print(f"healthy: heartbeat {(moment - beat.at).total_seconds():.0f} s ago, gateway connected, "
+          f"dispatcher alive ({beat.dispatcher_restarts} restarts), database writable")
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, now: Now) -> int:
+    """Write a consistent copy of the database to PATH, safe while the bot runs (SQLite's
+    online backup); restore by stopping the bot and putting the copy in its place."""
+    import sqlite3
+
+    path = _database(args)
+    if path is None:
+        return EXIT_INVALID
+    target = Path(args.path)
+    if target.exists():
+        print(f"error: {target} already exists; give a new file name (nothing was overwritten)",
+              file=sys.stderr)
+        return EXIT_INVALID
+    if not target.parent.is_dir():
+        print(f"error: the folder {target.parent} does not exist", file=sys.stderr)
+        return EXIT_INVALID
+    partial = target.with_name(target.name + ".partial")
+    source = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
+    copy = sqlite3.connect(partial)
+    try:
+        # Page by page, letting the bot write between steps; the copy is of one moment.
+        source.backup(copy, pages=256, sleep=0.005)
+        copy.execute("PRAGMA journal_mode=DELETE")
+        ok = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.Error as exc:
+        copy.close()
+        partial.unlink(missing_ok=True)
+        print(f"error: the backup failed: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    copy.close()
+    if ok != "ok":
+        partial.unlink(missing_ok=True)
+        print(f"error: the copy failed its integrity check ({ok}); nothing was written", file=sys.stderr)
+        return 1
+    partial.replace(target)
+    print(f"backed up {path} to {target} ({target.stat().st_size / 1e6:.1f} MB); to restore, "
+          f"stop the bot and copy it over {path}")
+    return EXIT_OK
+
+
 # -- plan --------------------------------------------------------------------------------
 
 
@@ -195,10 +301,9 @@ def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
 # -- export and stats --------------------------------------------------------------------
 
 
-def _open_chat(args: argparse.Namespace):
-    """(store, chat) for the chat an operator named, or an exit code after saying why."""
-    from bot.store import Store
-
+def _database(args: argparse.Namespace) -> Path | None:
+    """The database an operator means (--db, else the settings'), or None after saying
+    why there is none."""
     if args.db:
         path = Path(args.db)
     else:
@@ -206,10 +311,20 @@ def _open_chat(args: argparse.Namespace):
             path = load_settings().database
         except ConfigError as exc:
             print(str(exc), file=sys.stderr)
-            return None, EXIT_INVALID
+            return None
     if not path.is_file():
         print(f"error: there is no database at {path} (give --db PATH or set "
               "TWEETCHAT_DATABASE)", file=sys.stderr)
+        return None
+    return path
+
+
+def _open_chat(args: argparse.Namespace):
+    """(store, chat) for the chat an operator named, or an exit code after saying why."""
+    from bot.store import Store
+
+    path = _database(args)
+    if path is None:
         return None, EXIT_INVALID
     # Read-only: an export beside the running bot never blocks or breaks its writes.
     store = Store(path, read_only=True)
@@ -449,6 +564,15 @@ COMMANDS: dict[str, Command] = {
         option("--speed", type=float, default=65.0,
                help="how many times faster than real time (default 65: about a minute)"),
         option("--db", help="SQLite file (default: a new temporary one)"),
+    )),
+    "health": Command(cmd_health, "exit 0 if the running bot is healthy (the image's health check)", (
+        option("--db", help="SQLite file (default: TWEETCHAT_DATABASE)"),
+        option("--max-age", type=float, default=120.0,
+               help="seconds a heartbeat may be old (default 120)"),
+    )),
+    "backup": Command(cmd_backup, "copy the live database safely to PATH", (
+        option("path", metavar="PATH", help="the new backup file"),
+        option("--db", help="SQLite file (default: TWEETCHAT_DATABASE)"),
     )),
     "check": Command(cmd_check, "validate chat files (exit 2 if invalid)", (
         option("files", nargs="+", metavar="FILE",

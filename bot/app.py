@@ -14,8 +14,9 @@ server database (the store module is the only place that would change).
 from __future__ import annotations
 
 import asyncio
+import math
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import discord
@@ -88,6 +89,7 @@ class TweetchatBot(commands.AutoShardedBot):
         self.control: ChatControl | None = None
         self.guidance: GuidanceLibrary | None = None
         self._dispatch_task: asyncio.Task | None = None
+        self._heartbeat_task: asyncio.Task | None = None
         self.ready_once = asyncio.Event()
 
     def now(self) -> datetime:
@@ -112,6 +114,25 @@ class TweetchatBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         await self.sync_commands()
         self._dispatch_task = asyncio.create_task(self._run_dispatcher(), name="dispatcher")
+        self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="heartbeat")
+
+    # How often the running bot records its heartbeat for `tweetchat health`.
+    HEARTBEAT_SECONDS = 30.0
+
+    async def _heartbeat(self) -> None:
+        """Record, every HEARTBEAT_SECONDS of real time, that this process is alive, and
+        whether its gateway and dispatcher are; a failed write is retried next time."""
+        started = datetime.now(timezone.utc)
+        while True:
+            gateway_ok = self.is_ready() and not self.is_closed() and math.isfinite(self.latency)
+            try:
+                self.store.beat(now=datetime.now(timezone.utc), started_at=started,
+                                gateway_ok=gateway_ok, dispatcher_alive=self.dispatcher.alive,
+                                dispatcher_restarts=self.dispatcher.restarts)
+            except Exception as exc:  # noqa: BLE001 - a locked or full disk: try again later
+                log.warning("could not record the heartbeat (%s); retrying in %.0f s",
+                            exc, self.HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.HEARTBEAT_SECONDS)
 
     async def _run_dispatcher(self) -> None:
         await self.wait_until_ready()
@@ -135,6 +156,8 @@ class TweetchatBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         """Finish the step in flight, write queued answers, close the database."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self._dispatch_task is not None:

@@ -162,6 +162,12 @@ def load_settings(
         problems.append(
             f"TWEETCHAT_DATABASE={database}: the folder {database.parent} does not exist."
         )
+    elif str(database) != ":memory:" and not os.access(database.parent, os.W_OK) and not (
+            database.exists() and os.access(database, os.W_OK)):
+        problems.append(
+            f"TWEETCHAT_DATABASE={database}: this user cannot write in {database.parent.resolve()}. "
+            "Point it at a writable folder (in the Docker image, the volume: /data/tweetchat.db)."
+        )
 
     api = values.get("DISCORD_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
     if urlparse(api).scheme not in ("http", "https") or not urlparse(api).netloc:

@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.store._answers import _Answers
+from bot.store._health import Heartbeat, _Health
 from bot.store._ledger import _Ledger
 from bot.store._members import _Members
 from bot.store._servers import _Servers
@@ -40,11 +41,11 @@ from bot.store.schema import migrations
 __all__ = [
     "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "Chat", "ChatAction", "ChatActionKind",
     "ChatState", "DueStep", "NotFound", "QuestionTally", "ServerSettings", "Step", "StepState",
-    "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",
+    "Heartbeat", "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",
 ]
 
 
-class Store(_Servers, _Ledger, _Answers, _Members, _Shown):
+class Store(_Servers, _Ledger, _Answers, _Members, _Shown, _Health):
     """All reads and writes of the bot's SQLite database."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:

@@ -200,3 +200,22 @@ def m005_chat_actions(db: sqlite_utils.Database) -> None:
     )
     db["chat_actions"].create_index(["chat_id", "action"], unique=True)
     db["chat_actions"].create_index(["state", "due_at"])
+
+
+@migrations()
+def m006_heartbeat(db: sqlite_utils.Database) -> None:
+    # The running bot's own report, read by `tweetchat health` (the image's health check):
+    # one row per process, rewritten every half minute.
+    db["heartbeats"].create(
+        {
+            "pid": int,
+            "host": str,
+            "at": str,  # when this row was last written
+            "started_at": str,
+            "gateway_ok": int,  # 1 while the gateway connection is up and acknowledging
+            "gateway_at": str,  # when it last was
+            "dispatcher_alive": int,
+            "dispatcher_restarts": int,
+        },
+        pk="pid",
+    )
