@@ -18,7 +18,7 @@ RUN pip install . \
  && mkdir -p /data \
  && chown tweetchat /data
 
-USER tweetchat
+USER 10001
 ENV TWEETCHAT_DATABASE=/data/tweetchat.db \
     TWEETCHAT_DATA_DIR=/app/data
 VOLUME ["/data"]

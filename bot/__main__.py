@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from bot.chat import ChatFileError, load_chat_file
 from bot.chat.posts import plural
@@ -266,7 +266,13 @@ def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
     try:
         path = Path(args.file) if args.file else load_settings().guidance_file
         index = GuidanceIndex(load_knowledge(path), vectors_for(path))
-    except (KnowledgeFileError, ConfigError) as exc:
+    except KnowledgeFileError as exc:
+        if len(exc.problems) == 1:
+            print(f"error: {exc.source}: {exc.problems[0]}", file=sys.stderr)
+        else:
+            print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     result = index.search(args.query, top=args.top,
@@ -330,14 +336,23 @@ def _open_chat(args: argparse.Namespace):
     store = Store(path, read_only=True)
     chat = store.find_chat(args.chat)
     if chat is None:
-        known = store.all_chats(limit=20)
-        listing = "\n".join(f"  {c.id:>5}  {c.start_at:%Y-%m-%d}  {c.state.value:<9}  {c.title}"
-                             for c in known) or "  (none)"
-        print(f"error: there is no chat {args.chat} in {path}. Chats in it, newest first:\n"
-              f"{listing}", file=sys.stderr)
+        known = store.all_chats(limit=5)
+        listing = "; ".join(f"#{c.id} {c.title[:40]} ({c.start_at:%Y-%m-%d}, {c.state.value})"
+                            for c in known) or "none yet"
+        print(f"error: there is no chat {args.chat} in {path}; its newest chats: {listing}",
+              file=sys.stderr)
         store.close()
         return None, EXIT_INVALID
     return store, chat
+
+
+def _output_problem(path: Path) -> str | None:
+    """Why a file cannot be written where asked, before any work is done (None if it can)."""
+    if path.is_dir():
+        return f"{path} is a folder; give a file name in it"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist; create it or write elsewhere"
+    return None
 
 
 def cmd_export(args: argparse.Namespace, now: Now) -> int:
@@ -346,11 +361,25 @@ def cmd_export(args: argparse.Namespace, now: Now) -> int:
     opted out are left out."""
     from bot.record.transcript import build_transcript, render
 
+    fmt = args.format
+    if args.output:
+        out = Path(args.output)
+        ext = out.suffix.lower().lstrip(".")
+        if ext in TRANSCRIPT_FORMATS and fmt and fmt != ext:
+            print(f"error: -o {out.name} says .{ext} but --format is {fmt}; give one of them, or "
+                  f"a name ending .{fmt}", file=sys.stderr)
+            return EXIT_INVALID
+        fmt = fmt or (ext if ext in TRANSCRIPT_FORMATS else None)
+        problem = _output_problem(out)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+    fmt = fmt or "md"
     store, chat = _open_chat(args)
     if store is None:
         return chat
     try:
-        data = render(build_transcript(store, chat.guild_id, chat.id, now=now()), args.format)
+        data = render(build_transcript(store, chat.guild_id, chat.id, now=now()), fmt)
     finally:
         store.close()
     if args.output:
@@ -368,6 +397,14 @@ def cmd_stats(args: argparse.Namespace, now: Now) -> int:
     busiest minute) and optionally write the answers-per-minute chart as a PNG."""
     from bot.record.stats import chat_stats, render_chart, top_contributors
 
+    if args.chart:
+        chart = Path(args.chart)
+        problem = _output_problem(chart)
+        if chart.suffix.lower() != ".png":
+            problem = f"the chart is a PNG image: give a file name ending .png, not {chart.name}"
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return EXIT_INVALID
     store, chat = _open_chat(args)
     if store is None:
         return chat
@@ -407,10 +444,6 @@ def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
         definition = load_chat_file(args.file)
     except ChatFileError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
-    if args.speed <= 0:
-        print("error: --speed must be above 0, e.g. 60 to run an hour in a minute",
-              file=sys.stderr)
         return EXIT_INVALID
     db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="tweetchat-")) / "rehearsal.db"
     store = Store(db_path)
@@ -492,10 +525,6 @@ def cmd_demo(args: argparse.Namespace, now: Now) -> int:
 
     from bot.demo import run_demo
 
-    if not 1 <= args.speed <= 1000:
-        print("error: --speed must be from 1 to 1000 (65 runs the hour in about a minute)",
-              file=sys.stderr)
-        return EXIT_INVALID
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print("Starting the local Discord sandbox, the bot and 24 scripted members "
           "(no token needed)...")
@@ -521,6 +550,8 @@ def cmd_settings(args: argparse.Namespace, now: Now) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     for name, value in vars(settings).items():
+        if name == "token":
+            value = "(set; never shown)" if value else "(not set)"
         print(f"{name:<18} {value}")
     return EXIT_OK
 
@@ -555,24 +586,37 @@ def _sandbox_options(parser: argparse.ArgumentParser) -> None:
 
 
 DB_OPTION = option("--db", help="SQLite file (default: TWEETCHAT_DATABASE)")
+
+
+def number(kind: type, low: float, high: float, example: str) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` from `low` to `high`, else one line saying so."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number; e.g. {example}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g} to {high:g}; e.g. {example}")
+        return value
+    return parse
 TRANSCRIPT_FORMATS = ("md", "html", "csv", "json")  # bot.record.transcript.FORMATS; a test keeps them equal
 
 # The one table of subcommands: the parser and `--help` are built from it.
 COMMANDS: dict[str, Command] = {
     "run": Command(cmd_run, "run the bot on Discord (needs DISCORD_TOKEN)"),
     "demo": Command(cmd_demo, "run the seed chat on the local sandbox with scripted members, no token", (
-        option("--speed", type=float, default=65.0,
+        option("--speed", type=number(float, 1, 1000, "65"), default=65.0,
                help="how many times faster than real time (default 65: about a minute)"),
         option("--db", help="SQLite file (default: a new temporary one)"),
     )),
     "health": Command(cmd_health, "exit 0 if the running bot is healthy (the image's health check)", (
-        option("--db", help="SQLite file (default: TWEETCHAT_DATABASE)"),
-        option("--max-age", type=float, default=120.0,
+        DB_OPTION,
+        option("--max-age", type=number(float, 1, 86400, "120"), default=120.0,
                help="seconds a heartbeat may be old (default 120)"),
     )),
     "backup": Command(cmd_backup, "copy the live database safely to PATH", (
         option("path", metavar="PATH", help="the new backup file"),
-        option("--db", help="SQLite file (default: TWEETCHAT_DATABASE)"),
+        DB_OPTION,
     )),
     "check": Command(cmd_check, "validate chat files (exit 2 if invalid)", (
         option("files", nargs="+", metavar="FILE",
@@ -580,7 +624,7 @@ COMMANDS: dict[str, Command] = {
     )),
     "guidance": Command(cmd_guidance, "answer a question from the guidance knowledge file, with sources", (
         option("query", help="the question, in your own words"),
-        option("--top", type=int, default=3, help="how many entries (default 3)"),
+        option("--top", type=number(int, 1, 10, "3"), default=3, help="at most how many entries, 1-10 (default 3)"),
         option("--jurisdiction", help="UK, IE, AU, NZ, US, CA or INTL"),
         option("--json", action="store_true", help="print JSON"),
         option("--file", help="knowledge file (default: guidance.toml in the data folder)"),
@@ -596,21 +640,21 @@ COMMANDS: dict[str, Command] = {
     )),
     "export": Command(cmd_export, "write a chat's transcript as Markdown, HTML, CSV or JSON", (
         option("chat", type=int, metavar="CHAT", help="the chat's id"),
-        option("--format", choices=TRANSCRIPT_FORMATS, default="md",
-               help="md (default), html, csv or json"),
+        option("--format", choices=TRANSCRIPT_FORMATS, default=None,
+               help="md (default, or the -o file's extension), html, csv or json"),
         option("-o", "--output", metavar="FILE", help="write here, not to standard output"),
         DB_OPTION,
     )),
     "stats": Command(cmd_stats, "print a chat's statistics; --chart FILE writes the PNG chart", (
         option("chat", type=int, metavar="CHAT", help="the chat's id"),
         option("--chart", metavar="FILE", help="write the answers-per-minute chart (PNG)"),
-        option("--top", type=int, default=0, metavar="N",
+        option("--top", type=number(int, 0, 100, "5"), default=0, metavar="N",
                help="also list the N members with most answers (off by default)"),
         DB_OPTION,
     )),
     "rehearse": Command(cmd_rehearse, "run a chat's run of show in the terminal, timings compressed", (
         option("file", metavar="FILE", help="chat file"),
-        option("--speed", type=float, default=60.0,
+        option("--speed", type=number(float, 0.01, 100_000, "60"), default=60.0,
                help="how many times faster than real time (default 60)"),
         option("--db", help="SQLite file for the ledger (default: a temporary one)"),
     )),
@@ -620,10 +664,17 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line gets one line (what is wrong, where to look)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, built from :data:`COMMANDS`."""
-    parser = argparse.ArgumentParser(prog="tweetchat", description="Run structured tweetchats on Discord.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser = _Parser(prog="tweetchat", description="Run structured tweetchats on Discord.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for name, command in COMMANDS.items():
         child = sub.add_parser(name, help=command.help, description=command.run.__doc__)
         for flags, kwargs in command.options:
