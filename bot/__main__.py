@@ -113,9 +113,6 @@ def cmd_health(args: argparse.Namespace, now: Now) -> int:
     and exit 1 (the Docker image's health check)."""
     from bot.store import Store
 
-    if args.max_age <= 0:
-        print("error: --max-age must be a number of seconds above 0, e.g. 120", file=sys.stderr)
-        return EXIT_INVALID
     path = _database(args)
     if path is None:
         return EXIT_INVALID
@@ -190,6 +187,138 @@ def cmd_backup(args: argparse.Namespace, now: Now) -> int:
     partial.replace(target)
     print(f"backed up {path} to {target} ({target.stat().st_size / 1e6:.1f} MB); to restore, "
           f"stop the bot and copy it over {path}")
+    return EXIT_OK
+
+
+# -- the operator's commands: the slash commands, from a shell ----------------------------
+
+
+def _writable_store(args: argparse.Namespace):
+    """The live database opened for writing beside the running bot (WAL: the two take
+    turns), or None after saying why not."""
+    from bot.store import Store
+
+    path = _database(args)
+    return Store(path, beside_bot=True) if path is not None else None
+
+
+def _read(args: argparse.Namespace, read: Callable) -> tuple[bool, object]:
+    """(True, read(store)) on the live database opened read-only (never in the bot's way),
+    or (False, None) after saying why there is no database."""
+    from bot.store import Store
+
+    path = _database(args)
+    if path is None:
+        return False, None
+    store = Store(path, read_only=True)
+    try:
+        return True, read(store)
+    finally:
+        store.close()
+
+
+def cmd_chats(args: argparse.Namespace, now: Now) -> int:
+    """List chats, newest first: id, server, channel, start (UTC), state and title."""
+    found, chats = _read(args, lambda store: store.all_chats(limit=args.limit))
+    if not found:
+        return EXIT_INVALID
+    chats = [c for c in chats if args.guild is None or c.guild_id == args.guild]
+    if not chats:
+        print("no chats" + (f" in server {args.guild}" if args.guild else ""))
+        return EXIT_OK
+    for c in chats:
+        print(f"{c.id:>5}  server {c.guild_id}  channel {c.channel_id}  "
+              f"{c.start_at:%Y-%m-%d %H:%M} UTC  {c.state.value:<9}  {c.title}")
+    return EXIT_OK
+
+
+CHAT_ACTIONS = ("pause", "resume", "skip", "stop", "cancel")
+
+
+def cmd_chat(args: argparse.Namespace, now: Now) -> int:
+    """Pause, resume, skip to the next question, stop (wrap up now) or cancel a chat, as a
+    moderator's slash command would; the running bot picks the change up within seconds."""
+    from bot.run.control import ChatControl, ChatStateError, InputError
+
+    store = _writable_store(args)
+    if store is None:
+        return EXIT_INVALID
+    try:
+        chat = store.find_chat(args.chat)
+        if chat is None:
+            print(f"error: there is no chat {args.chat} (tweetchat chats lists them)", file=sys.stderr)
+            return EXIT_INVALID
+        control = ChatControl(store, now)
+        act = {"pause": control.pause, "resume": control.resume, "skip": control.skip_to_next_question,
+               "stop": control.stop, "cancel": control.cancel}[args.action]
+        try:
+            outcome = act(chat.guild_id, chat.id, actor_id=None)
+        except (ChatStateError, InputError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        store.bump_ledger_version()
+    finally:
+        store.close()
+    print(outcome.message.replace("**", ""))
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace, now: Now) -> int:
+    """The latest audit-log lines of a server (who did what; deleted content never)."""
+    found, rows = _read(args, lambda store: store.audit_log(args.guild, limit=args.limit))
+    if not found:
+        return EXIT_INVALID
+    if not rows:
+        print(f"the audit log of server {args.guild} is empty")
+    for r in rows:
+        who = f"user {r['actor_id']}" if r["actor_id"] else "the bot or an operator"
+        chat = f" · chat #{r['chat_id']}" if r["chat_id"] else ""
+        detail = f": {r['detail']}" if r["detail"] else ""
+        print(f"{r['at']}  {who} · {r['action']}{chat}{detail}")
+    return EXIT_OK
+
+
+def cmd_member(args: argparse.Namespace, now: Now) -> int:
+    """A member's data in one server: export it as JSON (what /mydata export gives them) or
+    erase it (what /mydata delete does), on request made to the operator."""
+    from bot.record.privacy import erase_member, export_member
+
+    if args.action == "export" and args.output:
+        problem = _output_problem(Path(args.output))
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+    store = _writable_store(args)
+    if store is None:
+        return EXIT_INVALID
+    try:
+        if args.action == "erase":
+            erased = erase_member(store, args.guild, args.user, now())
+            store.bump_ledger_version()
+            print(erased.sentence().replace("about you", f"about member {args.user}"))
+            return EXIT_OK
+        data = export_member(store, args.guild, args.user, now())
+    finally:
+        store.close()
+    return _deliver(data + b"\n", args.output)
+
+
+def cmd_purge(args: argparse.Namespace, now: Now) -> int:
+    """Run the retention purge now (the bot runs it daily): in each server with a
+    retention period, remove answers older than it."""
+    from bot.record.privacy import purge_expired
+
+    store = _writable_store(args)
+    if store is None:
+        return EXIT_INVALID
+    try:
+        purged = purge_expired(store, now())
+    finally:
+        store.close()
+    if not purged:
+        print("nothing to purge: no server has answers older than its retention period")
+    for guild, answers in sorted(purged.items()):
+        print(f"server {guild}: removed {plural(answers, 'answer')}")
     return EXIT_OK
 
 
@@ -346,6 +475,26 @@ def _open_chat(args: argparse.Namespace):
     return store, chat
 
 
+def _deliver(data: bytes, output: str | None) -> int:
+    """Write `data` to the -o file (saying so on standard error) or to standard output."""
+    if output:
+        Path(output).write_bytes(data)
+        print(f"wrote {output} ({len(data):,} bytes)", file=sys.stderr)
+    else:
+        _write_out(data)
+    return EXIT_OK
+
+
+def _write_out(data: bytes) -> None:
+    """Bytes to standard output (as text where it is not a real stream, as in tests)."""
+    sys.stdout.flush()
+    if hasattr(sys.stdout, "buffer"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+
+
 def _output_problem(path: Path) -> str | None:
     """Why a file cannot be written where asked, before any work is done (None if it can)."""
     if path.is_dir():
@@ -382,14 +531,7 @@ def cmd_export(args: argparse.Namespace, now: Now) -> int:
         data = render(build_transcript(store, chat.guild_id, chat.id, now=now()), fmt)
     finally:
         store.close()
-    if args.output:
-        Path(args.output).write_bytes(data)
-        print(f"wrote {args.output} ({len(data):,} bytes)", file=sys.stderr)
-    else:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    return EXIT_OK
+    return _deliver(data, args.output)
 
 
 def cmd_stats(args: argparse.Namespace, now: Now) -> int:
@@ -611,11 +753,36 @@ COMMANDS: dict[str, Command] = {
     )),
     "health": Command(cmd_health, "exit 0 if the running bot is healthy (the image's health check)", (
         DB_OPTION,
-        option("--max-age", type=number(float, 1, 86400, "120"), default=120.0,
+        option("--max-age", type=number(float, 0.1, 86400, "120"), default=120.0,
                help="seconds a heartbeat may be old (default 120)"),
     )),
     "backup": Command(cmd_backup, "copy the live database safely to PATH", (
         option("path", metavar="PATH", help="the new backup file"),
+        DB_OPTION,
+    )),
+    "chats": Command(cmd_chats, "list chats, newest first", (
+        option("--guild", type=int, help="only this server's (its id)"),
+        option("--limit", type=number(int, 1, 1000, "50"), default=50, help="at most this many (default 50)"),
+        DB_OPTION,
+    )),
+    "chat": Command(cmd_chat, "pause, resume, skip, stop or cancel a chat (as the slash commands do)", (
+        option("action", choices=CHAT_ACTIONS, help=", ".join(CHAT_ACTIONS)),
+        option("chat", type=int, metavar="ID", help="the chat's id (tweetchat chats)"),
+        DB_OPTION,
+    )),
+    "audit": Command(cmd_audit, "a server's latest audit-log lines", (
+        option("guild", type=int, metavar="GUILD", help="the server's id"),
+        option("--limit", type=number(int, 1, 1000, "20"), default=20, help="how many lines (default 20)"),
+        DB_OPTION,
+    )),
+    "member": Command(cmd_member, "export or erase a member's data in a server (as /mydata does)", (
+        option("action", choices=("export", "erase"), help="export or erase"),
+        option("guild", type=int, metavar="GUILD", help="the server's id"),
+        option("user", type=int, metavar="USER", help="the member's user id"),
+        option("-o", "--output", metavar="FILE", help="export: write here, not to standard output"),
+        DB_OPTION,
+    )),
+    "purge": Command(cmd_purge, "run the retention purge now (the bot runs it daily)", (
         DB_OPTION,
     )),
     "check": Command(cmd_check, "validate chat files (exit 2 if invalid)", (

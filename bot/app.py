@@ -90,6 +90,7 @@ class TweetchatBot(commands.AutoShardedBot):
         self.guidance: GuidanceLibrary | None = None
         self._dispatch_task: asyncio.Task | None = None
         self._heartbeat_task: asyncio.Task | None = None
+        self._watch_task: asyncio.Task | None = None
         self.ready_once = asyncio.Event()
 
     def now(self) -> datetime:
@@ -115,6 +116,25 @@ class TweetchatBot(commands.AutoShardedBot):
         await self.sync_commands()
         self._dispatch_task = asyncio.create_task(self._run_dispatcher(), name="dispatcher")
         self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="heartbeat")
+        self._watch_task = asyncio.create_task(self._watch_ledger(), name="ledger watch")
+
+    # How often the bot looks for ledger changes made by `tweetchat chat ...` (real seconds).
+    LEDGER_WATCH_SECONDS = 2.0
+
+    async def _watch_ledger(self) -> None:
+        """Wake the dispatcher when another process (the operator's command line) changed
+        the ledger, so a pause or skip there takes effect within seconds."""
+        seen = None
+        while True:
+            try:
+                version = self.store.ledger_version()
+                if seen is not None and version != seen:
+                    log.info("the ledger was changed from the command line; re-reading it")
+                    self.dispatcher.wake()
+                seen = version
+            except Exception as exc:  # noqa: BLE001 - a locked database: look again later
+                log.debug("ledger watch: %s", exc)
+            await asyncio.sleep(self.LEDGER_WATCH_SECONDS)
 
     # How often the running bot records its heartbeat for `tweetchat health`.
     HEARTBEAT_SECONDS = 30.0
@@ -156,8 +176,9 @@ class TweetchatBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         """Finish the step in flight, write queued answers, close the database."""
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
+        for task in (self._heartbeat_task, self._watch_task):
+            if task is not None:
+                task.cancel()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self._dispatch_task is not None:

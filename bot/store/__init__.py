@@ -48,15 +48,19 @@ __all__ = [
 class Store(_Servers, _Ledger, _Answers, _Members, _Shown, _Health):
     """All reads and writes of the bot's SQLite database."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, beside_bot: bool = False) -> None:
         """Open (creating if needed) and migrate the database at `path` (":memory:" works).
 
         :param read_only: for readers beside a running bot (`tweetchat export`, `stats`):
             the file is opened read-only, nothing is migrated, and closing it never
             checkpoints, so a reader can never make the bot's writes wait or fail.
+        :param beside_bot: for the operator's writing commands (`tweetchat chat pause`...):
+            closing never checkpoints, so the command never holds the bot's writes back
+            while it waits for the bot's readers; the bot checkpoints as it always does.
         """
         self.path = str(path)
         self.read_only = read_only
+        self.beside_bot = beside_bot
         self._closed = False
         if read_only:
             uri = Path(self.path).resolve().as_uri() + "?mode=ro"
@@ -77,7 +81,7 @@ class Store(_Servers, _Ledger, _Answers, _Members, _Shown, _Health):
         second call does nothing)."""
         if self._closed:
             return
-        if self.path != ":memory:" and not self.read_only:
+        if self.path != ":memory:" and not self.read_only and not self.beside_bot:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
         self._closed = True
@@ -89,6 +93,11 @@ class Store(_Servers, _Ledger, _Answers, _Members, _Shown, _Health):
         next scrub, or the next clean shutdown, finishes it."""
         if self.path == ":memory:":
             return True
+        if self.beside_bot:
+            # Never hold the running bot's writes back: copy what can be copied now; the
+            # bot's own next full checkpoint (its next scrub, or shutdown) empties the WAL.
+            busy, log_frames, copied = self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return busy == 0 and log_frames == copied
         busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return busy == 0
 

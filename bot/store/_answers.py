@@ -20,7 +20,7 @@ class _Answers(StoreBase):
         """Store an answer and its first revision. Idempotent: a message already stored
         (seen twice: live and again in a history backfill) is left as it is; returns
         whether it was new."""
-        with self.db.atomic():
+        with self.transaction():
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO answers (message_id, guild_id, chat_id, question, "
                 "channel_id, via, author_id, author_name, content, created_at, reply_to, "
@@ -45,7 +45,7 @@ class _Answers(StoreBase):
         (message, edited_at); an edit older than the newest stored one is kept as a
         revision but does not replace the current text. False for an unknown answer or a
         repeat."""
-        with self.db.atomic():
+        with self.transaction():
             row = self.db.execute(
                 "SELECT edited_at, created_at FROM answers WHERE guild_id = ? AND message_id = ?",
                 [guild_id, message_id],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import sqlite_utils
 
 from bot.store.records import NotFound, WrongState
@@ -12,9 +15,32 @@ class StoreBase:
 
     db: sqlite_utils.Database
 
-    def transaction(self):
-        """A context manager: everything inside commits together or not at all."""
-        return self.db.atomic()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all. The write lock is taken at
+        the start (BEGIN IMMEDIATE), waiting out the busy timeout: a transaction that read
+        first and wrote later could be refused at once, without waiting, when another
+        process (the operator's command line, a second bot) wrote in between. Nested, it
+        is a savepoint."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
 
     def _update_one(self, table: str, guild_id: int, row_id: int, sql: str, params: list,
                     *, expected: str) -> None:

@@ -1,4 +1,6 @@
-"""The running bot's heartbeat, and the checks `tweetchat health` makes of it."""
+"""What the running bot and the command line tell each other through the database: the
+bot's heartbeat (read by `tweetchat health`) and the ledger version (bumped by operator
+commands, watched by the bot)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,15 @@ class Heartbeat:
 
 
 class _Health(StoreBase):
+    def ledger_version(self) -> int:
+        """A number that changes whenever another process changed the ledger."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'ledger_version'").fetchone()
+        return row[0] if row else 0
+
+    def bump_ledger_version(self) -> None:
+        """Tell a running bot (another process) that the ledger changed under it."""
+        self.db.execute("UPDATE meta SET value = value + 1 WHERE key = 'ledger_version'")
+
     def beat(self, *, now: datetime, started_at: datetime, gateway_ok: bool,
              dispatcher_alive: bool, dispatcher_restarts: int) -> None:
         """Record that this process is alive, and how its gateway and dispatcher are."""

@@ -21,7 +21,7 @@ class _Ledger(StoreBase):
         timezone_name: str, steps: Iterable[PlannedStep], created_by: int | None, now: datetime,
     ) -> Chat:
         """Record a scheduled chat and its whole step ledger in one transaction."""
-        with self.db.atomic():
+        with self.transaction():
             chat_id = self.db["chats"].insert(
                 {
                     "guild_id": guild_id,

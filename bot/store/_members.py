@@ -81,7 +81,7 @@ class _Members(StoreBase):
         their answers and revisions (kept only as anonymous counts), their opt-out, and
         their id wherever it marks who did something. Other servers are untouched.
         Returns how many rows of each kind went."""
-        with self.db.atomic():
+        with self.transaction():
             where = "guild_id = ? AND author_id = ?"
             erased = self._erase_answers(where, [guild_id, user_id], "member request", now)
             erased["optouts"] = self.db.execute(
@@ -97,7 +97,7 @@ class _Members(StoreBase):
     def purge_answers_before(self, guild_id: int, cutoff: datetime, now: datetime) -> dict[str, int]:
         """Retention: remove a server's answers (and revisions) created before `cutoff`,
         keeping anonymous counts. Returns how many rows of each kind went."""
-        with self.db.atomic():
+        with self.transaction():
             return self._erase_answers("guild_id = ? AND created_at < ?",
                                        [guild_id, to_db(cutoff)], "retention", now)
 

@@ -219,3 +219,11 @@ def m006_heartbeat(db: sqlite_utils.Database) -> None:
         },
         pk="pid",
     )
+
+
+@migrations()
+def m007_ledger_version(db: sqlite_utils.Database) -> None:
+    # A counter the command line bumps after changing the ledger (pause, skip, stop...),
+    # so that a running bot in another process notices within seconds and re-reads it.
+    db["meta"].create({"key": str, "value": int}, pk="key")
+    db["meta"].insert({"key": "ledger_version", "value": 0})

@@ -59,7 +59,9 @@ async def test_health_without_a_bot_says_so(tmp_path):
     Store(tmp_path / "t.db").close()
     code, text = await health(tmp_path / "t.db")
     assert code == 1 and "never recorded a heartbeat" in text
-    assert await asyncio.to_thread(main, ["health", "--db", str(tmp_path / "t.db"), "--max-age", "0"]) == 2
+    with pytest.raises(SystemExit) as refused:
+        main(["health", "--db", str(tmp_path / "t.db"), "--max-age", "0"])
+    assert refused.value.code == 2
 
 
 async def test_a_backup_while_answers_arrive_holds_every_committed_answer(sandbox, tmp_path):

@@ -419,7 +419,7 @@ def test_cli_export_of_an_unknown_chat_lists_the_chats_and_exits_2(recorded_chat
     assert main(["export", "999", "--db", str(db)]) == EXIT_INVALID
     err = capsys.readouterr().err
     assert "there is no chat 999" in err
-    assert f"{recorded_chat.chat_id:>5}  " in err and "50 shades of grey" in err
+    assert f"#{recorded_chat.chat_id} 50 shades of grey" in err and err.count("\n") == 1
     assert main(["export", "1", "--db", str(tmp_path / "missing.db")]) == EXIT_INVALID
     assert "there is no database at" in capsys.readouterr().err
     assert not (tmp_path / "missing.db").exists()
