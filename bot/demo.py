@@ -221,8 +221,12 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
     total = sum(a for _, a, _ in counts)
     out.write(f"  in all: {total} answers ({edited} edited, {withdrawn} withdrawn) from "
               f"{store.participant_count(sb.guild_id, chat.id)} members\n")
-    out.write(f"\nDatabase: {db_path}\n  try: sqlite-utils tables {db_path} --counts\n"
-              f"       tweetchat export {chat.id} --format html -o transcript.html --db {db_path}\n"
-              f"       tweetchat stats {chat.id} --chart chart.png --db {db_path}\n")
+    # Commands as they can be pasted: the virtualenv's own scripts, activated or not.
+    scripts = Path(sys.executable).parent
+    tweetchat = scripts / "tweetchat" if (scripts / "tweetchat").exists() else f"{sys.executable} -m bot"
+    sqlite_utils = scripts / "sqlite-utils" if (scripts / "sqlite-utils").exists() else "sqlite-utils"
+    out.write(f"\nDatabase: {db_path}\n  try: {sqlite_utils} tables {db_path} --counts\n"
+              f"       {tweetchat} export {chat.id} --format html -o transcript.html --db {db_path}\n"
+              f"       {tweetchat} stats {chat.id} --chart chart.png --db {db_path}\n")
     store.close()
     return total

@@ -33,3 +33,16 @@ def test_the_image_checks_its_health_and_keeps_the_database_on_its_volume():
     assert "TWEETCHAT_DATABASE=/data/tweetchat.db" in dockerfile
     assert "TWEETCHAT_DATABASE: /data/tweetchat.db" in compose and "restart: unless-stopped" in compose
     assert '"tweetchat", "health"' in compose
+
+
+def test_the_readme_invite_url_carries_the_permissions_it_lists():
+    """The permission integer in the README is the sum of the permissions its table names."""
+    import re
+
+    from bot.sandbox import permissions as p
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = (p.VIEW_CHANNEL | p.READ_MESSAGE_HISTORY | p.SEND_MESSAGES | p.EMBED_LINKS
+              | p.CREATE_PUBLIC_THREADS | p.SEND_MESSAGES_IN_THREADS | p.MANAGE_THREADS
+              | p.ATTACH_FILES | p.MANAGE_EVENTS)
+    assert re.findall(r"permissions=(\d+)", readme) == [str(listed)]

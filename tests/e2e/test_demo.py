@@ -30,3 +30,14 @@ async def test_the_demo_runs_the_chat_and_prints_what_sqlite_holds(tmp_path):
     # At least 16 members answer each question; one answer is withdrawn.
     assert total == sum(printed.values()) >= 6 * 16 - 1
     assert f"Database: {db}" in text
+    # The commands it suggests run as printed, from another folder, venv activated or not.
+    import shlex
+    import subprocess
+
+    suggested = text.split(f"Database: {db}", 1)[1].replace("try:", "").strip().splitlines()
+    assert len(suggested) == 3
+    for line in suggested:
+        done = subprocess.run(shlex.split(line.strip()), cwd=tmp_path, capture_output=True, text=True,
+                              env={k: v for k, v in __import__("os").environ.items() if k != "VIRTUAL_ENV"})
+        assert done.returncode == 0, (line, done.stderr[-500:])
+    assert (tmp_path / "transcript.html").stat().st_size > 1000 and (tmp_path / "chart.png").exists()
