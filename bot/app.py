@@ -125,16 +125,32 @@ class TweetchatBot(commands.AutoShardedBot):
         """Wake the dispatcher when another process (the operator's command line) changed
         the ledger, so a pause or skip there takes effect within seconds."""
         seen = None
+        audited = self.store.last_audit_id()
         while True:
             try:
                 version = self.store.ledger_version()
                 if seen is not None and version != seen:
                     log.info("the ledger was changed from the command line; re-reading it")
                     self.dispatcher.wake()
+                    audited = await self._follow_operator(audited)
                 seen = version
             except Exception as exc:  # noqa: BLE001 - a locked database: look again later
                 log.debug("ledger watch: %s", exc)
             await asyncio.sleep(self.LEDGER_WATCH_SECONDS)
+
+    # The audit actions of `tweetchat chat ...` and the slash command each mirrors.
+    _OPERATIONS = {"paused": "pause", "resumed": "resume", "skipped ahead": "skip",
+                   "stopped early": "stop", "cancelled": "cancel"}
+
+    async def _follow_operator(self, audited: int) -> int:
+        """Bring each changed chat's Scheduled Event in step, as the slash command would."""
+        cog = self.get_cog("TweetchatCommands")
+        for audit_id, guild_id, chat_id, action in self.store.operator_changes_since(audited):
+            audited = audit_id
+            guild = self.get_guild(guild_id)
+            if action in self._OPERATIONS and guild is not None and cog is not None:
+                await cog.sync_event(guild, self.store.chat(guild_id, chat_id), self._OPERATIONS[action])
+        return audited
 
     # How often the running bot records its heartbeat for `tweetchat health`.
     HEARTBEAT_SECONDS = 30.0

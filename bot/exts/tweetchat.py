@@ -314,9 +314,9 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         log.info("%s (%s) ran %s on chat %s in guild %s", interaction.user, interaction.user.id,
                  name, outcome.chat.id, interaction.guild_id)
         await interaction.response.send_message(f"✅ {outcome.message}", ephemeral=True)
-        await self._sync_event(interaction.guild, outcome.chat, name)
+        await self.sync_event(interaction.guild, outcome.chat, name)
 
-    async def _sync_event(self, guild: discord.Guild, chat: Chat, operation: str) -> None:
+    async def sync_event(self, guild: discord.Guild, chat: Chat, operation: str) -> None:
         """Keep the chat's Discord Scheduled Event in step with the ledger (best effort;
         the chat's own actions start and end it). Each change uses the object Discord
         returned, and a start in the past is never asked for: Discord refuses it."""

@@ -47,6 +47,17 @@ class _Servers(StoreBase):
              "chat_id": chat_id, "detail": detail}
         )
 
+    def last_audit_id(self) -> int:
+        row = self.db.execute("SELECT MAX(id) FROM audit_log").fetchone()
+        return row[0] or 0
+
+    def operator_changes_since(self, audit_id: int) -> list[tuple[int, int, int, str]]:
+        """(audit id, server, chat, action) of chat changes made from the command line
+        (no acting member) after `audit_id`, oldest first."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT id, guild_id, chat_id, action FROM audit_log WHERE id > ? AND actor_id IS NULL "
+            "AND chat_id IS NOT NULL ORDER BY id", [audit_id]).fetchall()]
+
     def audit_log(self, guild_id: int, limit: int = 50) -> list[dict]:
         return list(
             self.db.query(

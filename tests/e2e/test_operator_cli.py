@@ -97,3 +97,18 @@ async def test_the_retention_purge_from_the_shell(sandbox, tmp_path):
         code, text, _ = await cli("purge", "--db", db, now=lambda: later)
         assert code == 0 and f"server {sb.guild_id}: removed" in text
         assert bot.store.answer(sb.guild_id, said.id) is None
+
+
+async def test_a_chat_cancelled_from_the_shell_cancels_its_scheduled_event(sandbox, tmp_path, monkeypatch):
+    monkeypatch.setattr(TweetchatBot, "LEDGER_WATCH_SECONDS", 0.2)
+    sb = sandbox
+    db = str(tmp_path / "tweetchat.db")
+    async with running_bot(sb, tmp_path / "tweetchat.db", clock=ScaledClock(SPEED)) as bot:
+        chat = await schedule_soon(sb, bot, minutes_ahead=30)
+        event = sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id)
+        assert event.status == 1  # scheduled
+        code, text, _ = await cli("chat", "cancel", str(chat.id), "--db", db)
+        assert code == 0 and "Cancelled" in text
+        await eventually(lambda: sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id).status == 4,
+                         timeout=10)  # cancelled in Discord too, as /tweetchat cancel does
+        assert bot.store.chat(sb.guild_id, chat.id).state is ChatState.CANCELLED
