@@ -17,6 +17,7 @@ from typing import Callable, NoReturn, Sequence
 
 from bot.chat import ChatFileError, load_chat_file
 from bot.chat.posts import plural
+from bot.argtypes import number
 from bot.config import ConfigError, load_settings
 from bot.chat.timeline import START_FORMAT, StartTimeError, build_timeline, resolve_start
 from bot.chat.zones import UnknownTimeZone
@@ -730,17 +731,6 @@ def _sandbox_options(parser: argparse.ArgumentParser) -> None:
 DB_OPTION = option("--db", help="SQLite file (default: TWEETCHAT_DATABASE)")
 
 
-def number(kind: type, low: float, high: float, example: str) -> Callable[[str], float]:
-    """An argparse type: a number of `kind` from `low` to `high`, else one line saying so."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number; e.g. {example}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} is outside {low:g} to {high:g}; e.g. {example}")
-        return value
-    return parse
 TRANSCRIPT_FORMATS = ("md", "html", "csv", "json")  # bot.record.transcript.FORMATS; a test keeps them equal
 
 # The one table of subcommands: the parser and `--help` are built from it.

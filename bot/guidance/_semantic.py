@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from bot.config import DEFAULT_DATA_DIR
+
 if TYPE_CHECKING:
     from bot.guidance._knowledge import Entry
 
@@ -187,14 +189,8 @@ class EntryVectors:
 
 # Caches read as well as a file's own: the bundled knowledge file's vectors, so a copy or
 # an edit of it (tests, a server's own file) encodes only what changed.
-def _bundled_caches() -> list[Path]:
-    package = Path(__file__).resolve().parents[1]
-    data = package.parent / "data"
-    data = data if (data / "guidance.toml").exists() else package / "data"  # checkout, else wheel
-    return [data / "guidance.vectors.npz", data / "guidance.vectors.scope.npz"]
-
-
-SHARED_CACHES: list[Path] = _bundled_caches()
+SHARED_CACHES: list[Path] = [DEFAULT_DATA_DIR / "guidance.vectors.npz",
+                             DEFAULT_DATA_DIR / "guidance.vectors.scope.npz"]
 
 
 def cached_vectors(texts: Sequence[str], cache: Path | None, encoder: Encoder) -> np.ndarray:

@@ -10,6 +10,8 @@ import sys
 
 from typing import TYPE_CHECKING
 
+from bot.argtypes import number
+
 if TYPE_CHECKING:
     from .server import Sandbox
 
@@ -25,23 +27,10 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
     return parser
 
 
-def _whole(low: int, high: int):
-    """An argparse type: a whole number from `low` to `high`."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low} to {high}")
-        return value
-    return parse
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=_whole(0, 65535), default=0,
+    parser.add_argument("--port", type=number(int, 0, 65535, "0"), default=0,
                         help="port on 127.0.0.1, 0-65535 (default 0: a free one)")
-    parser.add_argument("--heartbeat-ms", type=_whole(100, 600_000), default=41250,
+    parser.add_argument("--heartbeat-ms", type=number(int, 100, 600_000, "41250"), default=41250,
                         help="gateway heartbeat interval in ms, 100-600000 (default 41250, as Discord)")
     parser.add_argument("--guild-name", default="Physiotalk")
     parser.add_argument("--channel-name", default="tweetchat")

@@ -11,6 +11,8 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from bot.__main__ import main
 from bot.app import TweetchatBot
 from bot.store import ChatState, StepState
@@ -29,55 +31,60 @@ async def cli(*argv: str, now=None) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-async def test_an_operator_runs_a_chat_from_the_shell(sandbox, tmp_path, monkeypatch):
+@pytest.fixture
+async def shell_bot(sandbox, tmp_path, monkeypatch):
+    """The bot on a fast clock, watching for shell changes often; and its database path."""
     monkeypatch.setattr(TweetchatBot, "LEDGER_WATCH_SECONDS", 0.2)
-    sb = sandbox
-    db = str(tmp_path / "tweetchat.db")
-    async with running_bot(sb, tmp_path / "tweetchat.db", clock=ScaledClock(SPEED)) as bot:
-        chat = await schedule_soon(sb, bot, interval=3)
-        code, listing, _ = await cli("chats", "--db", db)
-        assert code == 0 and f"{chat.id:>5}  server {sb.guild_id}" in listing and chat.title in listing
+    async with running_bot(sandbox, tmp_path / "tweetchat.db", clock=ScaledClock(SPEED)) as bot:
+        yield bot, str(tmp_path / "tweetchat.db")
 
-        def posted():
-            return [s for s in bot.store.steps(sb.guild_id, chat.id) if s.state is StepState.POSTED]
 
-        await eventually(lambda: any(s.question == 1 for s in posted()), timeout=90)
-        code, text, err = await cli("chat", "pause", str(chat.id), "--db", db)
-        assert code == 0 and "Paused" in text, err
-        await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).state is ChatState.PAUSED)
-        count = len(posted())
-        await asyncio.sleep(3)  # three questions' worth of the bot's time: nothing is posted
-        assert len(posted()) == count
-        code, text, _ = await cli("chat", "resume", str(chat.id), "--db", db)
-        assert code == 0 and "Resumed" in text
+async def test_an_operator_runs_a_chat_from_the_shell(sandbox, shell_bot):
+    sb, (bot, db) = sandbox, shell_bot
+    chat = await schedule_soon(sb, bot, interval=3)
+    code, listing, _ = await cli("chats", "--db", db)
+    assert code == 0 and f"{chat.id:>5}  server {sb.guild_id}" in listing and chat.title in listing
 
-        # A member answers, then asks the operator for their data, then to erase it.
-        q1 = next(s for s in bot.store.steps(sb.guild_id, chat.id) if s.question == 1)
-        said = await sb.member(CROWD[0]).send("my answer to Q1", channel_id=q1.thread_id)
-        await eventually(lambda: bot.store.answer(sb.guild_id, said.id))
-        member = str(sb.member(CROWD[0]).id)
-        code, exported, _ = await cli("member", "export", str(sb.guild_id), member, "--db", db)
-        assert code == 0 and "my answer to Q1" in json.loads(exported)["answers"][0]["content"]
+    def posted():
+        return [s for s in bot.store.steps(sb.guild_id, chat.id) if s.state is StepState.POSTED]
 
-        code, text, _ = await cli("chat", "skip", str(chat.id), "--db", db)
-        assert code == 0 and "now" in text
-        before = len(posted())
-        await eventually(lambda: len(posted()) > before, timeout=15)  # picked up within seconds
+    await eventually(lambda: any(s.question == 1 for s in posted()), timeout=90)
+    code, text, err = await cli("chat", "pause", str(chat.id), "--db", db)
+    assert code == 0 and "Paused" in text, err
+    await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).state is ChatState.PAUSED)
+    count = len(posted())
+    await asyncio.sleep(3)  # three questions' worth of the bot's time: nothing is posted
+    assert len(posted()) == count
+    code, text, _ = await cli("chat", "resume", str(chat.id), "--db", db)
+    assert code == 0 and "Resumed" in text
 
-        code, text, _ = await cli("chat", "stop", str(chat.id), "--db", db)
-        assert code == 0 and "Wrapping up" in text
-        await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).state is ChatState.FINISHED, timeout=60)
-        code, text, err = await cli("chat", "pause", str(chat.id), "--db", db)
-        assert code == 2 and err.count("\n") == 1  # a finished chat: one line saying why
+    # A member answers, then asks the operator for their data, then to erase it.
+    q1 = next(s for s in bot.store.steps(sb.guild_id, chat.id) if s.question == 1)
+    said = await sb.member(CROWD[0]).send("my answer to Q1", channel_id=q1.thread_id)
+    await eventually(lambda: bot.store.answer(sb.guild_id, said.id))
+    member = str(sb.member(CROWD[0]).id)
+    code, exported, _ = await cli("member", "export", str(sb.guild_id), member, "--db", db)
+    assert code == 0 and "my answer to Q1" in json.loads(exported)["answers"][0]["content"]
 
-        code, text, _ = await cli("member", "erase", str(sb.guild_id), member, "--db", db)
-        assert code == 0 and "Deleted 1 answer" in text
-        assert bot.store.answer(sb.guild_id, said.id) is None
+    code, text, _ = await cli("chat", "skip", str(chat.id), "--db", db)
+    assert code == 0 and "now" in text
+    before = len(posted())
+    await eventually(lambda: len(posted()) > before, timeout=15)  # picked up within seconds
 
-        code, log, _ = await cli("audit", str(sb.guild_id), "--db", db)
-        assert code == 0
-        for action in ("paused", "resumed", "skipped ahead", "stopped early", "member data erased on request"):
-            assert action in log, (action, log)
+    code, text, _ = await cli("chat", "stop", str(chat.id), "--db", db)
+    assert code == 0 and "Wrapping up" in text
+    await eventually(lambda: bot.store.chat(sb.guild_id, chat.id).state is ChatState.FINISHED, timeout=60)
+    code, text, err = await cli("chat", "pause", str(chat.id), "--db", db)
+    assert code == 2 and err.count("\n") == 1  # a finished chat: one line saying why
+
+    code, text, _ = await cli("member", "erase", str(sb.guild_id), member, "--db", db)
+    assert code == 0 and "Deleted 1 answer" in text
+    assert bot.store.answer(sb.guild_id, said.id) is None
+
+    code, log, _ = await cli("audit", str(sb.guild_id), "--db", db)
+    assert code == 0
+    for action in ("paused", "resumed", "skipped ahead", "stopped early", "member data erased on request"):
+        assert action in log, (action, log)
 
 
 async def test_the_retention_purge_from_the_shell(sandbox, tmp_path):
@@ -99,16 +106,13 @@ async def test_the_retention_purge_from_the_shell(sandbox, tmp_path):
         assert bot.store.answer(sb.guild_id, said.id) is None
 
 
-async def test_a_chat_cancelled_from_the_shell_cancels_its_scheduled_event(sandbox, tmp_path, monkeypatch):
-    monkeypatch.setattr(TweetchatBot, "LEDGER_WATCH_SECONDS", 0.2)
-    sb = sandbox
-    db = str(tmp_path / "tweetchat.db")
-    async with running_bot(sb, tmp_path / "tweetchat.db", clock=ScaledClock(SPEED)) as bot:
-        chat = await schedule_soon(sb, bot, minutes_ahead=30)
-        event = sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id)
-        assert event.status == 1  # scheduled
-        code, text, _ = await cli("chat", "cancel", str(chat.id), "--db", db)
-        assert code == 0 and "Cancelled" in text
-        await eventually(lambda: sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id).status == 4,
-                         timeout=10)  # cancelled in Discord too, as /tweetchat cancel does
-        assert bot.store.chat(sb.guild_id, chat.id).state is ChatState.CANCELLED
+async def test_a_chat_cancelled_from_the_shell_cancels_its_scheduled_event(sandbox, shell_bot):
+    sb, (bot, db) = sandbox, shell_bot
+    chat = await schedule_soon(sb, bot, minutes_ahead=30)
+    event = sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id)
+    assert event.status == 1  # scheduled
+    code, text, _ = await cli("chat", "cancel", str(chat.id), "--db", db)
+    assert code == 0 and "Cancelled" in text
+    await eventually(lambda: sb.scheduled_events.get(sb.guild_id, chat.scheduled_event_id).status == 4,
+                     timeout=10)  # cancelled in Discord too, as /tweetchat cancel does
+    assert bot.store.chat(sb.guild_id, chat.id).state is ChatState.CANCELLED
