@@ -71,10 +71,11 @@ WEIGHTS = (4.0, 3.0, 1.0, 1.0, 2.0)
 # nearest out-of-scope example by MARGIN, and its fused score reaches FLOOR. Further
 # results are shown only as real candidates: within CANDIDATE_SHARE of the best score
 # and past the margin themselves. All fitted on benchmarks/guidance/tuning.toml only.
-ANSWER_WEIGHT = 0.75
-LEXICAL_WEIGHT = 1.0
-MARGIN = 0.10
-FLOOR = 0.45
+ANSWER_WEIGHT = 0.5
+QUESTION_MEAN_SHARE = 0.6  # question similarity: 0.4 x the best phrasing + 0.6 x their mean
+LEXICAL_WEIGHT = 0.75
+MARGIN = 0.0
+FLOOR = 0.55
 CANDIDATE_SHARE = 0.85
 # A related-guidance line under a chat question is shown unasked, so the bar is higher:
 # a question this close to an entry's own wording (set by hand, not fitted).
@@ -224,7 +225,7 @@ class GuidanceIndex:
             return SearchResult(query, True, [], [], terms)
         lexical = self._lexical(terms)
         vector = self.semantic.encoder.encode([query])[0]
-        question, answer = self.semantic.similarities(vector)
+        question, answer = self.semantic.similarities(vector, QUESTION_MEAN_SHARE)
         outside = float((self._scope @ vector).max()) if len(self._scope) else -1.0
         hits = []
         for i, entry in enumerate(self.kb.entries):

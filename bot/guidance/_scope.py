@@ -38,4 +38,15 @@ OUT_OF_SCOPE = (
     "how do I send patient records securely to another hospital",
     "the incident reporting form on the hospital system keeps timing out",
     "how do I set up my business, tax and insurance",
+    "can I claim tax relief or expenses for my uniform",
+    # careers and applications
+    "which masters course or specialty should I choose",
+    "what should I write in my personal statement or CV",
+    "how do I post a job advert to recruit staff",
+    "how do I recruit participants for my research study",
+    # platform features and set-up
+    "how do I get a verified blue tick for my page",
+    "how do I set up a business account with opening hours and auto replies",
+    "my video call camera is not working for a telehealth appointment",
+    "which phone camera settings take the clearest clinical photos for the notes",
 )

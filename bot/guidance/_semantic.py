@@ -176,14 +176,22 @@ class EntryVectors:
         self.count = len(entries)
         self._question = np.isin(self.kinds, QUESTION_KINDS)
         self._answer = np.isin(self.kinds, ANSWER_KINDS)
+        self._question_count = np.maximum(np.bincount(self.owners[self._question], minlength=self.count), 1)
 
-    def similarities(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per entry: (best question-like similarity, answer similarity)."""
+    def similarities(self, query_vector: np.ndarray, mean_share: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Per entry: (question-like similarity, answer similarity). The question-like one
+        is the best of the entry's title and phrasings, blended with their mean by
+        ``mean_share``: an entry that several phrasings bring near beats one that a single
+        phrasing does."""
         sims = self.matrix @ query_vector
         question = np.full(self.count, -1.0, dtype=np.float32)
         answer = np.full(self.count, -1.0, dtype=np.float32)
         np.maximum.at(question, self.owners[self._question], sims[self._question])
         np.maximum.at(answer, self.owners[self._answer], sims[self._answer])
+        if mean_share:
+            total = np.zeros(self.count, dtype=np.float32)
+            np.add.at(total, self.owners[self._question], sims[self._question])
+            question = (1 - mean_share) * question + mean_share * total / self._question_count
         return question, answer
 
 
