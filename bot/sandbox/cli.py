@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import signal
 import sys
@@ -73,6 +72,8 @@ async def serve(args: argparse.Namespace) -> None:
                   f"  TWEETCHAT_DEV_GUILD={details['guild_id']} \\\n"
                   "  .venv/bin/tweetchat run\n"
                   "(or put those four lines in .env). Ctrl-C stops the sandbox.", flush=True)
+        import asyncio  # here, not at the top: building tweetchat's parser imports this module
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -85,6 +86,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sandbox until interrupted; returns the process exit status."""
+    import asyncio
+
     try:
         asyncio.run(serve(args))
     except KeyboardInterrupt:
