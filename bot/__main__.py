@@ -338,11 +338,9 @@ def cmd_plan(args: argparse.Namespace, now: Now) -> int:
         print("give --tz (the chat file has no [schedule] timezone), e.g. --tz Europe/London",
               file=sys.stderr)
         return EXIT_INVALID
-    start_text = args.start
-    if len(start_text.strip()) == 10 and definition.schedule.start:
-        start_text = f"{start_text.strip()} {definition.schedule.start:%H:%M}"
     try:
-        start = resolve_start(start_text, tz, now=now(), occurrence=args.occurrence)
+        start = resolve_start(args.start, tz, now=now(), occurrence=args.occurrence,
+                              default_time=definition.schedule.start)
     except (UnknownTimeZone, StartTimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -789,7 +787,7 @@ COMMANDS: dict[str, Command] = {
     "plan": Command(cmd_plan, "print a chat's steps for a start time, local and UTC", (
         option("file", metavar="FILE", help="chat file"),
         option("--start", required=True,
-               help=f'local start, "{START_FORMAT}" (or a date to use the file\'s time)'),
+               help=f'local start: "{START_FORMAT}", "8pm Friday", "tomorrow 7.30pm"... (a day alone takes the file\'s time)'),
         option("--tz", help="IANA time zone (default: the file's), e.g. Europe/London"),
         option("--occurrence", choices=("earlier", "later"), default="earlier",
                help="for a time that happens twice when clocks go back"),

@@ -154,8 +154,8 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
         london = ZoneInfo("Europe/London")
         start = (bot.now() + timedelta(minutes=3)).astimezone(london).replace(second=0, microsecond=0)
         handle = await sb.moderator.invoke("tweetchat schedule", {
-            "chat": SEED_NAME, "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
-            "time": start.strftime("%H:%M"), "timezone": "Europe/London"})
+            "chat": SEED_NAME, "channel": sb.channel_id, "when": start.strftime("%Y-%m-%d %H:%M"),
+            "timezone": "Europe/London"})
         preview = await handle.message()
         shown = preview.embeds[0]
         say(f"maya ran /tweetchat schedule for {start:%H:%M} London time: a preview only she "

@@ -9,8 +9,9 @@ jumps back an hour in between). Start times are wall-clock times in an IANA zone
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -149,6 +150,11 @@ class ResolvedStart:
 
 
 START_FORMAT = "YYYY-MM-DD HH:MM"
+START_EXAMPLES = '"8pm Friday", "tomorrow 7.30pm", "next Monday 20:00" or 2026-12-07 20:00'
+# A time of day in what was typed: 8pm, 7.30pm, 20:00, noon. Without one, "Monday" alone
+# would be read as midnight.
+_HAS_TIME = re.compile(r"\b\d{1,2}([:.]\d{2})?\s*(am|pm)\b|\b\d{1,2}[:.]\d{2}\b|\b(noon|midday|midnight)\b"
+                       r"|\bin\s+\d+\s*(min|minute|hour|hr)s?\b", re.IGNORECASE)
 
 
 def parse_local(text: str) -> datetime:
@@ -162,22 +168,66 @@ def parse_local(text: str) -> datetime:
         ) from None
 
 
+def parse_start(text: str, zone: ZoneInfo, *, now: datetime, default_time: time | None = None) -> datetime:
+    """What a moderator typed as a start, as a naive wall-clock time in `zone`: ISO
+    ("2026-12-07 20:00", or a date alone with `default_time`), or as people say it
+    ("8pm", "20:00 Friday", "tomorrow 7.30pm", "next Monday 8pm"), read by dateparser
+    against the current local time, preferring the future ("8pm" at 9pm is tomorrow's).
+
+    :raises StartTimeError: when it is not a time, or names a day without a time and
+        there is no `default_time`.
+    """
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise StartTimeError(f"say when the chat starts, e.g. {START_EXAMPLES}")
+    try:
+        return parse_local(cleaned)
+    except StartTimeError:
+        pass
+    try:
+        day = datetime.strptime(cleaned, "%Y-%m-%d")
+    except ValueError:
+        day = None
+    if day is not None:
+        if default_time is None:
+            raise StartTimeError(f"{cleaned} has no time; add one, e.g. {cleaned} 20:00")
+        return datetime.combine(day.date(), default_time)
+    import dateparser  # here: its import costs 80 ms that only this path needs
+
+    # "7.30pm" is how many people write a time; dateparser wants "7:30pm".
+    spoken = re.sub(r"\b(\d{1,2})\.(\d{2})(?=\s*(am|pm)\b|\s|$)", r"\1:\2", cleaned, flags=re.IGNORECASE)
+    local_now = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+    found = dateparser.parse(spoken, languages=["en"], settings={
+        "PREFER_DATES_FROM": "future", "RELATIVE_BASE": local_now, "DATE_ORDER": "DMY",
+        "RETURN_AS_TIMEZONE_AWARE": False, "PARSERS": ["relative-time", "absolute-time"]})
+    if found is None:
+        raise StartTimeError(f"I can't read {cleaned!r} as a start time; try {START_EXAMPLES}")
+    if not _HAS_TIME.search(spoken):
+        if default_time is None:
+            raise StartTimeError(f"{cleaned!r} has no time of day; add one, e.g. \"{cleaned} 8pm\"")
+        found = datetime.combine(found.date(), default_time)
+    return found.replace(second=0, microsecond=0)
+
+
 def resolve_start(
     local: str | datetime, tz: str, *, now: datetime, occurrence: str = "earlier",
-    allow_past: bool = False,
+    allow_past: bool = False, default_time: time | None = None,
 ) -> ResolvedStart:
     """Turn a wall-clock start in an IANA zone into an instant.
 
-    :param local: "YYYY-MM-DD HH:MM" or a naive datetime (wall-clock time in `tz`).
+    :param local: what was typed (see :func:`parse_start`) or a naive datetime (wall-clock
+        time in `tz`).
     :param tz: IANA zone name (any case); unknown names raise UnknownTimeZone with suggestions.
     :param now: the current instant (injected so tests control it).
     :param occurrence: for a wall-clock time that happens twice (clocks going back),
         "earlier" or "later".
     :param allow_past: accept a start before `now` (only for previews of past chats).
+    :param default_time: the time for a start that names only a day (the chat file's).
     :raises StartTimeError: for a malformed, non-existent or past time.
     """
     zone = resolve_zone(tz)
-    naive = parse_local(local) if isinstance(local, str) else local.replace(tzinfo=None)
+    naive = (parse_start(local, zone, now=now, default_time=default_time) if isinstance(local, str)
+             else local.replace(tzinfo=None))
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
     stamp = naive.strftime("%H:%M on %a %d %b %Y")

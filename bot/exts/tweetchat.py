@@ -220,14 +220,14 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     @app_commands.command(name="schedule", description="Schedule a tweetchat in a channel")
     @app_commands.describe(
         chat="the chat to run (or attach a file instead)", channel="where to run it",
-        date="date, YYYY-MM-DD", time="local start time, HH:MM (24-hour)",
+        when='local start: "8pm Friday", "tomorrow 7.30pm", "next Monday 8pm" or 2026-12-07 20:00',
         timezone="IANA time zone, e.g. Europe/London (default: the server's)",
         interval="minutes between questions (default: the chat file's)",
         file="a chat file (.toml) to use instead of a saved chat",
     )
     @app_commands.autocomplete(chat=_chat_choices, timezone=_zone_choices)
     async def schedule(self, interaction: discord.Interaction, channel: discord.TextChannel,
-                       date: str, time: str, chat: str | None = None, timezone: str | None = None,
+                       when: str, chat: str | None = None, timezone: str | None = None,
                        interval: app_commands.Range[float, 0.5, 240.0] | None = None,
                        file: discord.Attachment | None = None) -> None:
         missing = missing_permissions(channel, interaction.guild.me)
@@ -241,7 +241,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         settings = self.bot.store.server_settings(interaction.guild_id)
         tz = timezone or settings.timezone or definition.schedule.timezone or \
             self.bot.settings.default_timezone
-        preview = self.bot.control.preview(definition, f"{date} {time}", tz,
+        preview = self.bot.control.preview(definition, when, tz,
                                            interval_minutes=interval,
                                            reminder_minutes=settings.reminder_lead_minutes)
         view = ConfirmView(interaction.user.id)

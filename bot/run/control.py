@@ -100,7 +100,8 @@ class ChatControl:
         :raises UnknownTimeZone, StartTimeError, InputError: with a message for people.
         """
         definition = with_interval(definition, interval_minutes)
-        start = resolve_start(start_local, tz, now=self.now(), occurrence=occurrence)
+        start = resolve_start(start_local, tz, now=self.now(), occurrence=occurrence,
+                              default_time=definition.schedule.start)
         if start.instant - timedelta(minutes=reminder_minutes) <= self.now():
             reminder_minutes = 0
         return Preview(definition, start,

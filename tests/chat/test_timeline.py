@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -73,10 +73,40 @@ def test_start_in_the_past_is_refused():
     assert resolve_start("2026-11-25 11:00", "Europe/London", now=NOW, allow_past=True)
 
 
-def test_malformed_start_says_the_format():
-    with pytest.raises(StartTimeError) as info:
-        resolve_start("7 Dec 8pm", "Europe/London", now=NOW)
-    assert "YYYY-MM-DD HH:MM" in str(info.value)
+def test_a_start_that_is_not_a_time_says_what_would_work():
+    for typed, expected in [("next blursday", "can't read 'next blursday'"), ("Friday", "no time of day"),
+                            ("2026-12-07", "add one, e.g. 2026-12-07 20:00"), ("  ", "say when")]:
+        with pytest.raises(StartTimeError) as info:
+            resolve_start(typed, "Europe/London", now=NOW)
+        assert expected in str(info.value), typed
+        assert "8pm Friday" in str(info.value) or "20:00" in str(info.value) or "8pm" in str(info.value)
+
+
+@pytest.mark.parametrize("typed, local", [
+    ("8pm", "{today} 20:00"), ("7 Dec 8pm", "2026-12-07 20:00"), ("tomorrow 7.30pm", "{tomorrow} 19:30"),
+    ("20:00 Friday", "{friday} 20:00"), ("next Monday 8pm", "{monday} 20:00"), ("19.30", "{today} 19:30"),
+    ("2026-12-07T20:00", "2026-12-07 20:00"),
+])
+def test_start_times_as_people_type_them(typed, local):
+    """Read against the local time now (NOW), preferring the future."""
+    zone = ZoneInfo("Europe/London")
+    today = NOW.astimezone(zone).date()
+    days = {"today": today, "tomorrow": today + timedelta(days=1),
+            "friday": today + timedelta(days=(4 - today.weekday()) % 7 or 7),
+            "monday": today + timedelta(days=(0 - today.weekday()) % 7 or 7)}
+    start = resolve_start(typed, "Europe/London", now=NOW)
+    assert start.local.strftime("%Y-%m-%d %H:%M") == local.format(**{k: f"{v:%Y-%m-%d}" for k, v in days.items()})
+
+
+def test_an_evening_time_already_past_today_is_tomorrows():
+    late = NOW.astimezone(ZoneInfo("Europe/London")).replace(hour=21, minute=0)
+    start = resolve_start("8pm", "Europe/London", now=late)
+    assert start.local.date() == late.date() + timedelta(days=1) and start.local.hour == 20
+
+
+def test_a_day_alone_takes_the_chat_files_time():
+    start = resolve_start("2026-12-07", "Europe/London", now=NOW, default_time=time(20, 0))
+    assert start.local.strftime("%Y-%m-%d %H:%M") == "2026-12-07 20:00"
 
 
 def test_unknown_time_zone_suggests_close_names():
@@ -136,3 +166,20 @@ text = "c"
     minutes = [(s.label, s.offset.total_seconds() / 60) for s in build_timeline(chat, start)]
     assert minutes == [("Intro", 0), ("Q1", 2), ("Midway reminder", 11), ("Q2", 20), ("Q3", 28),
                        ("Wrap-up", 31)]
+
+
+@pytest.mark.parametrize("typed, zone", [("UK", "Europe/London"), ("london", "Europe/London"),
+                                         ("Sydney", "Australia/Sydney"), ("new york", "America/New_York"),
+                                         ("Ireland", "Europe/Dublin"), ("utc", "UTC"), ("europe/london", "Europe/London")])
+def test_places_people_name_resolve_to_their_zone(typed, zone):
+    assert resolve_zone(typed).key == zone
+
+
+@pytest.mark.parametrize("typed, meant", [("BST", "Europe/London"), ("GMT", "Europe/London"), ("EST", "America/New_York"),
+                                          ("PST8PDT", "America/Los_Angeles"), ("AEST", "Australia/Sydney"),
+                                          ("Australia", "Australia/Perth")])
+def test_clock_abbreviations_are_refused_with_the_zones_meant(typed, meant):
+    """Never silently a fixed offset: EST in July would put a New York chat an hour out."""
+    with pytest.raises(UnknownTimeZone) as info:
+        resolve_zone(typed)
+    assert meant in info.value.suggestions and meant in str(info.value)

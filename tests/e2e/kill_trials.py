@@ -226,8 +226,8 @@ async def run_trial(seed: int, workdir: Path, *, kills: int = 3, fault: str | No
 
         start = (bot_now() + timedelta(minutes=3)).replace(second=0, microsecond=0)
         handle = await sb.moderator.invoke("tweetchat schedule", {
-            "chat": SEED_CHAT, "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
-            "time": start.strftime("%H:%M"), "timezone": "UTC", "interval": 1})
+            "chat": SEED_CHAT, "channel": sb.channel_id, "when": start.strftime("%Y-%m-%d %H:%M"),
+            "timezone": "UTC", "interval": 1})
         preview = await handle.message(timeout=10)
         await (await sb.moderator.press(preview, "tweetchat:confirm")).response(timeout=10)
         chat, _, _ = await until(lambda: read(db, sb.guild_id)[0] and read(db, sb.guild_id), 20, "the chat in SQLite")

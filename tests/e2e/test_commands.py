@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,7 +22,7 @@ def tomorrow() -> str:
 
 async def schedule(sb, member=None, **options):
     member = member or sb.moderator
-    values = {"chat": SEED, "channel": sb.channel_id, "date": tomorrow(), "time": "20:00",
+    values = {"chat": SEED, "channel": sb.channel_id, "when": f"{tomorrow()} 20:00",
               "timezone": "Europe/London", **options}
     handle = await member.invoke("tweetchat schedule", values)
     return handle, await handle.message()
@@ -95,14 +96,30 @@ async def test_missing_bot_permissions_are_named_and_nothing_is_scheduled(sandbo
 
 @pytest.mark.parametrize("options, expected", [
     ({"timezone": "Europe/Londn"}, "did you mean Europe/London"),
-    ({"date": "2020-01-01"}, "in the past"),
-    ({"time": "8pm"}, "YYYY-MM-DD HH:MM"),
+    ({"when": "2020-01-01 20:00"}, "in the past"),
+    ({"timezone": "BST"}, "use Europe/London"),
+    ({"when": "next blursday"}, "can't read 'next blursday' as a start time"),
     ({"chat": "no-such-chat"}, "no chat file called"),
 ])
 async def test_bad_input_gets_a_clear_error_and_changes_nothing(sandbox, bot, options, expected):
     _, reply = await schedule(sandbox, **options)
     assert reply.ephemeral and expected in reply.content
     assert bot.store.chats(sandbox.guild_id) == []
+
+
+async def test_schedule_reads_start_times_as_people_type_them(sandbox, bot):
+    """"tomorrow 7.30pm" and a weekday alone (the chat file's 20:00) through the slash command:
+    the preview shows the instant they resolve to, as a Discord timestamp."""
+    london = ZoneInfo("Europe/London")
+    today = SystemClock().now().astimezone(london).date()
+    in_three_days = today + timedelta(days=3)  # a weekday's name that cannot mean today
+    cases = [("tomorrow 7.30pm", datetime.combine(today + timedelta(days=1), time(19, 30))),
+             (f"{in_three_days:%A}", datetime.combine(in_three_days, time(20, 0)))]
+    for typed, local in cases:
+        _, preview = await schedule(sandbox, when=typed)
+        instant = int(local.replace(tzinfo=london).timestamp())
+        assert f"<t:{instant}:F>" in text_of(preview), (typed, text_of(preview))
+    assert bot.store.chats(sandbox.guild_id) == []  # previews only
 
 
 async def test_running_a_chat_with_the_control_commands(sandbox, bot):

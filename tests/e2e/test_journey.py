@@ -37,8 +37,8 @@ async def schedule_soon(sb, bot, *, minutes_ahead: int = 2, interval: float = 1)
     Confirm."""
     start = (bot.now() + timedelta(minutes=minutes_ahead)).replace(second=0, microsecond=0)
     handle = await sb.moderator.invoke("tweetchat schedule", {
-        "chat": SEED, "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
-        "time": start.strftime("%H:%M"), "timezone": "UTC", "interval": interval})
+        "chat": SEED, "channel": sb.channel_id, "when": start.strftime("%Y-%m-%d %H:%M"),
+        "timezone": "UTC", "interval": interval})
     preview = await handle.message()
     assert preview.embeds and preview.embeds[0]["title"].startswith("Schedule:"), preview.content
     confirmed = await sb.moderator.press(preview, "tweetchat:confirm")

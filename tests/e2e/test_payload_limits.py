@@ -85,8 +85,8 @@ async def test_the_largest_chat_runs_through_schedule_and_every_post_fits(sandbo
     async with running_bot(sb, tmp_path / "tweetchat.db", clock=ScaledClock(SPEED), data_dir=data_dir) as bot:
         start = (bot.now() + timedelta(minutes=2)).replace(second=0, microsecond=0)
         handle = await sb.moderator.invoke("tweetchat schedule", {
-            "chat": "largest", "channel": sb.channel_id, "date": start.strftime("%Y-%m-%d"),
-            "time": start.strftime("%H:%M"), "timezone": "UTC"})
+            "chat": "largest", "channel": sb.channel_id, "when": start.strftime("%Y-%m-%d %H:%M"),
+            "timezone": "UTC"})
         preview = await handle.message()
         assert preview.embeds, preview.content  # the preview itself fitted
         confirmed = await sb.moderator.press(preview, "tweetchat:confirm")
@@ -113,7 +113,7 @@ async def test_a_chat_with_more_questions_than_allowed_is_refused_in_one_line(sa
         choices = await sb.moderator.autocomplete("tweetchat schedule", "chat", "")
         assert "too-many" not in [c["value"] for c in choices]  # a broken file is not offered
         handle = await sb.moderator.invoke("tweetchat schedule", {
-            "chat": "too-many", "channel": sb.channel_id, "date": "2999-01-01", "time": "20:00",
+            "chat": "too-many", "channel": sb.channel_id, "when": "2999-01-01 20:00",
             "timezone": "UTC"})
         reply = await handle.message()
         text = reply.content + " ".join(e.get("description", "") for e in reply.embeds)
