@@ -42,7 +42,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.guidance.evaluate import HELDOUT, TUNING_PARTS, Ranked, load, score  # noqa: E402
+from benchmarks.guidance.evaluate import HELDOUT_PARTS, TUNING_PARTS, Ranked, load, score  # noqa: E402
 from bot.guidance import GuidanceIndex, load_knowledge, vectors_for  # noqa: E402
 import bot.guidance._index as engine  # noqa: E402
 from bot.guidance._scope import OUT_OF_SCOPE  # noqa: E402
@@ -233,8 +233,8 @@ def main() -> None:
               f"{fused.weights}: {right} right decisions, {declined:.3f} of out-of-scope declined")
         print(f"the bot's constants: {(engine.QUESTION_MEAN_SHARE, engine.ANSWER_WEIGHT, engine.LEXICAL_WEIGHT, engine.MARGIN, engine.FLOOR)}")
         return
-    heldout = load(HELDOUT)
-    parts.append((f"**held-out** ({HELDOUT.stem})", heldout))
+    heldout = load(*HELDOUT_PARTS)
+    parts.append((f"**held-out** ({', '.join(p.stem for p in HELDOUT_PARTS)})", heldout))
     for name, part in parts:
         inside = sum(1 for q in part if q.expect)
         print(f"{name}: {len(part)} queries, {inside} in scope, {len(part) - inside} out of scope")
