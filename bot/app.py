@@ -28,6 +28,7 @@ from bot.exts._poster import DiscordPoster
 from bot.run.control import ChatControl
 from bot.guidance import GuidanceLibrary
 from bot.run.dispatcher import Dispatcher, ScaledClock, SystemClock
+from bot.run.series import SeriesControl
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class TweetchatBot(commands.AutoShardedBot):
         self.dispatcher: Dispatcher | None = None
         self.writer: AnswerWriter | None = None
         self.control: ChatControl | None = None
+        self.series: SeriesControl | None = None
         self.guidance: GuidanceLibrary | None = None
         self._dispatch_task: asyncio.Task | None = None
         self._heartbeat_task: asyncio.Task | None = None
@@ -108,9 +110,12 @@ class TweetchatBot(commands.AutoShardedBot):
         self.store = Store(self.settings.database)
         self.writer = AnswerWriter(self.store, self.now, opted_out=self.store.is_opted_out)
         self.writer.start()
+        self.series = SeriesControl(self.store, self.now)
         self.dispatcher = Dispatcher(self.store, DiscordPoster(self), self.clock,
-                                     related=self._related_guidance)
-        self.control = ChatControl(self.store, self.now, self.dispatcher.wake)
+                                     related=self._related_guidance, series=self.series)
+        self.series.wake = self.dispatcher.wake
+        self.control = ChatControl(self.store, self.now, self.dispatcher.wake,
+                                   chat_over=self.series.top_up_after)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

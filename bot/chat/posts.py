@@ -217,15 +217,32 @@ def midway_post(
                        definition.hashtag, bool(due)))
 
 
+@dataclass(frozen=True)
+class NextChat:
+    """A series' next chat, for the wrap-up; both None when the series has no more."""
+
+    title: str | None
+    start: datetime | None
+
+
 def wrap_up_post(
     definition: ChatDefinition, marker: str, counts: ChatCounts, *,
     due: datetime | None = None, posted: datetime | None = None,
+    following: NextChat | None = None,
 ) -> Post:
-    """The closing post: thanks, then answers and participants per question."""
+    """The closing post: thanks, then answers and participants per question, and for a
+    chat of a series, when the next one is."""
     description = _with_late(definition.wrap_up, due, posted)
     title = shorten(f"Thank you for joining: {definition.title}", limits.EMBED_TITLE)
     embed = _embed(title, description, marker, definition.hashtag, bool(due))
     embed["fields"] = [_counts_field(definition, counts)]
+    if following is not None:
+        if following.start is None:
+            value = "This was the last chat of the series for now."
+        else:
+            value = shorten(f"**{following.title}**, {timestamp(following.start, 'F')} "
+                            f"({timestamp(following.start, 'R')})", limits.EMBED_FIELD_VALUE)
+        embed["fields"].append({"name": "Next chat", "value": value, "inline": False})
     return Post(embed)
 
 
@@ -256,7 +273,8 @@ def oversize_problems(definition: ChatDefinition) -> list[tuple[tuple, str]]:
     )
     candidates: list[tuple[tuple, Post]] = [
         (("intro",), intro_post(definition, marker, starts=far, due=due, posted=posted)),
-        (("wrap_up",), wrap_up_post(definition, marker, worst, due=due, posted=posted)),
+        (("wrap_up",), wrap_up_post(definition, marker, worst, due=due, posted=posted,
+                                    following=NextChat("x" * 200, far))),
     ]
     candidates += [
         (("questions", i, "text"), question_post(definition, q, marker, due=due, posted=posted))

@@ -14,7 +14,7 @@ import discord
 from bot.chat.posts import Post
 from bot.exts._files import post_record
 from bot.run.dispatcher import PostFailed, Published, action_marker
-from bot.store import Chat, ChatActionKind
+from bot.store import Chat, ChatActionKind, ChatState
 from bot.chat.timeline import StepKind
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ class DiscordPoster:
         await user.send(text, allowed_mentions=discord.AllowedMentions.none())
 
     async def chat_action(self, chat: Chat, kind: ChatActionKind) -> str | None:
+        if kind is ChatActionKind.ANNOUNCE:
+            return await self.create_event(chat)
         if kind is ChatActionKind.EVENT_START:
             return await self._event(chat, end=False)
         if kind is ChatActionKind.EVENT_END:
@@ -145,6 +147,39 @@ class DiscordPoster:
                               marker=action_marker(chat.id, kind))
         except discord.HTTPException as exc:
             raise failure(exc, "posting the record") from None
+        return None
+
+    async def create_event(self, chat: Chat) -> str | None:
+        """Give a chat its Discord Scheduled Event (members mark it "interested" and see
+        it in the server's Events). Safe to repeat: an Event already made for the chat
+        (found by the marker its description ends with, after a crash between Discord
+        making it and the store recording it) is used, not made twice."""
+        chat = self.bot.store.chat(chat.guild_id, chat.id)
+        if chat.state is not ChatState.SCHEDULED:
+            return f"the chat is {chat.state.value}: no Event needed"
+        if chat.scheduled_event_id:
+            return "the Event was made already"
+        guild = self.bot.get_guild(chat.guild_id)
+        if guild is None:
+            raise PostFailed("the server is not available to the bot yet")
+        channel = await self._channel(chat.channel_id)
+        d = chat.definition
+        mark = f"(tweetchat #{chat.id})"
+        steps = self.bot.store.steps(chat.guild_id, chat.id)
+        try:
+            event = next((e for e in await guild.fetch_scheduled_events(with_counts=False)
+                          if (e.description or "").endswith(mark)), None)
+            if event is None:
+                text = (d.description or d.intro)[: 1000 - len(mark) - 2].rstrip()
+                event = await guild.create_scheduled_event(
+                    name=d.title[:100], start_time=chat.start_at, end_time=steps[-1].due_at,
+                    entity_type=discord.EntityType.external,
+                    location=f"#{getattr(channel, 'name', 'tweetchat')}"[:100],
+                    privacy_level=discord.PrivacyLevel.guild_only,
+                    description=f"{text}\n\n{mark}")
+        except discord.HTTPException as exc:
+            raise failure(exc, "creating the Scheduled Event") from None
+        self.bot.store.set_chat_discord_ids(chat.guild_id, chat.id, scheduled_event_id=event.id)
         return None
 
     async def _event(self, chat: Chat, *, end: bool) -> str | None:

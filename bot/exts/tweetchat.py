@@ -27,7 +27,7 @@ from bot.exts._replies import moderators_only, report_error
 from bot.exts._files import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
 from bot.chat.posts import COLOUR, reading_list, shorten, timestamp
 from bot.chat.timeline import StartTimeError, step_label
-from bot.run.dispatcher import ACTION_NAMES
+from bot.run.dispatcher import ACTION_NAMES, PostFailed
 from bot.record.privacy import MAX_RETENTION_DAYS
 from bot.store import ACTIVE_CHAT_STATES, Chat, StepState, StoreError, from_db
 from bot.chat.zones import UnknownTimeZone, suggest_zones
@@ -288,24 +288,16 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                             value=reading_list(d))
         if d.hashtag:
             embed.set_footer(text=d.hashtag)
-        event_id = message_id = None
+        message_id = None
         try:
             message_id = (await channel.send(embed=embed)).id
         except discord.HTTPException as exc:
             log.warning("chat %s: announcement failed: %s", chat.id, exc)
-        steps = self.bot.store.steps(chat.guild_id, chat.id)
+        self.bot.store.set_chat_discord_ids(chat.guild_id, chat.id, announcement_message_id=message_id)
         try:
-            event = await channel.guild.create_scheduled_event(
-                name=d.title[:100], start_time=chat.start_at, end_time=steps[-1].due_at,
-                entity_type=discord.EntityType.external, location=f"#{channel.name}",
-                privacy_level=discord.PrivacyLevel.guild_only,
-                description=(d.description or d.intro)[:1000],
-            )
-            event_id = event.id
-        except discord.HTTPException as exc:
-            log.warning("chat %s: scheduled event not created: %s", chat.id, exc)
-        self.bot.store.set_chat_discord_ids(chat.guild_id, chat.id, scheduled_event_id=event_id,
-                                            announcement_message_id=message_id)
+            await self.bot.dispatcher.poster.create_event(chat)
+        except PostFailed as exc:
+            log.warning("chat %s: scheduled event not created: %s", chat.id, exc.reason)
 
     # -- operations -------------------------------------------------------------------------
 

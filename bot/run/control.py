@@ -79,15 +79,18 @@ class ChatControl:
     """The operations moderators run on a server's chats."""
 
     def __init__(self, store: Store, now: Callable[[], datetime],
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None,
+                 chat_over: Callable[[Chat], object] = lambda chat: None) -> None:
         """
         :param store: the database.
         :param now: the clock (returns aware UTC datetimes).
         :param wake: called after every change so the dispatcher re-reads the ledger.
+        :param chat_over: called with a chat a moderator cancelled (its series tops up).
         """
         self.store = store
         self.now = now
         self.wake = wake
+        self.chat_over = chat_over
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -284,8 +287,13 @@ class ChatControl:
         with self.store.transaction():
             self.store.cancel_pending_steps(guild_id, chat_id, "chat cancelled")
             self.store.set_chat_state(guild_id, chat_id, ChatState.CANCELLED, ended_at=self.now())
+            if chat.series_id is not None:  # cancelling an occurrence skips it
+                self.store.set_series_change(guild_id, chat.series_id, chat.occurrence,
+                                             skipped=True, definition=None, now=self.now())
         self._audit(chat, actor_id, "cancelled")
-        return Outcome(f"Cancelled **{chat.title}**; nothing of it will be posted.",
+        self.chat_over(chat)
+        rest = " The series carries on with its next date." if chat.series_id is not None else ""
+        return Outcome(f"Cancelled **{chat.title}**; nothing of it will be posted.{rest}",
                        self._reload(chat))
 
     # -- helpers -------------------------------------------------------------------------------

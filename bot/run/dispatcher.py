@@ -24,7 +24,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from bot.chat import posts
 from bot.chat import CatchUp, ChatDefinition, Question
@@ -33,6 +33,9 @@ from bot.store import (
     WrongState,
 )
 from bot.chat.timeline import StepKind, step_label
+
+if TYPE_CHECKING:
+    from bot.run.series import SeriesControl
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +169,18 @@ class Dispatcher:
     """Posts due steps exactly once; see the module docstring."""
 
     def __init__(self, store: Store, poster: Poster, clock: Clock | None = None,
-                 related: RelatedGuidance | None = None) -> None:
+                 related: RelatedGuidance | None = None,
+                 series: "SeriesControl | None" = None) -> None:
+        """
+        :param related: finds the guidance shown with a question.
+        :param series: tops series up when one of their chats is over (and at start),
+            and names the next occurrence in a wrap-up.
+        """
         self.store = store
         self.poster = poster
         self.clock = clock or SystemClock()
         self.related = related
+        self.series = series
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -281,6 +291,11 @@ class Dispatcher:
         self._unresolved = False
         for line in report:
             log.warning("recovered %s", line)
+        if self.series is not None:
+            # Occurrences that came within reach while the bot was down.
+            made = self.series.top_up_all()
+            if made:
+                log.info("scheduled %d series occurrences at start", made)
         return report
 
     async def tick(self) -> int:
@@ -335,8 +350,12 @@ class Dispatcher:
             if found is not None:
                 await self._record(chat, step, found, late=lateness if late else None)
                 return
+        following = None
+        if step.kind is StepKind.WRAP_UP and self.series is not None and chat.series_id is not None:
+            nxt = self.series.next_chat(chat)
+            following = posts.NextChat(nxt.title, nxt.start_at) if nxt else posts.NextChat(None, None)
         post = render_step(self.store, chat, step, related=self.related, due=step.due_at if late else None,
-                           posted=now if late else None)
+                           posted=now if late else None, following=following)
         try:
             published = await self.poster.publish(chat.channel_id, post, step.nonce)
         except PostFailed as exc:
@@ -392,6 +411,8 @@ class Dispatcher:
             self.store.set_chat_state(chat.guild_id, chat.id, ChatState.FINISHED, ended_at=now)
             self.store.add_chat_actions(chat.guild_id, chat.id, FINISHING_ACTIONS, now)
             self.store.audit(chat.guild_id, "chat finished", at=now, chat_id=chat.id)
+        if self.series is not None:
+            self.series.top_up_after(chat)
         self.wake()
 
     async def _chat_action(self, due: DueStep) -> None:
@@ -461,9 +482,11 @@ class Dispatcher:
 
 
 def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = None,
-                posted: datetime | None = None, related: RelatedGuidance | None = None) -> posts.Post:
+                posted: datetime | None = None, related: RelatedGuidance | None = None,
+                following: posts.NextChat | None = None) -> posts.Post:
     """The post for a step; `due` and `posted` given when it goes out late; `related`
-    finds the guidance entries shown with a question."""
+    finds the guidance entries shown with a question; `following` is the series' next
+    chat, named in the wrap-up."""
     definition: ChatDefinition = chat.definition
     mark = marker(chat.id, step.kind, step.question)
     if step.kind is StepKind.REMINDER:
@@ -483,4 +506,4 @@ def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = 
         participants=store.chat_totals(chat.guild_id, chat.id)["participants"],
         answers=sum(tally.answers for tally in per_question),
     )
-    return posts.wrap_up_post(definition, mark, counts, due=due, posted=posted)
+    return posts.wrap_up_post(definition, mark, counts, due=due, posted=posted, following=following)

@@ -5,7 +5,7 @@ in-memory FTS database, `bot.guidance`).
 It is built on sqlite-utils, runs in WAL mode, and keeps the database readable with
 ordinary tools (``sqlite-utils tables tweetchat.db``). :class:`Store` is the one public
 class; its methods are grouped by concern in the private modules (`_ledger`: chats and
-steps; `_answers`: answers as they arrive; `_members`: opt-outs, erasure, retention;
+steps; `_series`: recurring chats; `_answers`: answers as they arrive; `_members`: opt-outs, erasure, retention;
 `_shown`: what transcripts and statistics count; `_servers`: settings and audit). They
 return the typed records of `bot.store.records` or plain rows for exports, and raise
 :class:`NotFound` or :class:`WrongState` (both :class:`StoreError`) rather than doing
@@ -29,23 +29,25 @@ from bot.store._answers import _Answers
 from bot.store._health import Heartbeat, _Health
 from bot.store._ledger import _Ledger
 from bot.store._members import _Members
+from bot.store._series import _Series
 from bot.store._servers import _Servers
 from bot.store._shown import _Shown
 from bot.store.records import (
     ACTIVE_CHAT_STATES, FINISHING_ACTIONS, Chat, ChatAction, ChatActionKind, ChatState, DueStep,
-    NotFound, QuestionTally, ServerSettings, Step, StepState, StoreError, WrongState, from_db,
-    to_db,
+    NotFound, QuestionTally, Series, SeriesChange, SeriesState, ServerSettings, Step, StepState,
+    StoreError, WrongState, from_db, to_db,
 )
 from bot.store.schema import migrations
 
 __all__ = [
     "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "Chat", "ChatAction", "ChatActionKind",
-    "ChatState", "DueStep", "NotFound", "QuestionTally", "ServerSettings", "Step", "StepState",
+    "ChatState", "DueStep", "NotFound", "QuestionTally", "Series", "SeriesChange", "SeriesState",
+    "ServerSettings", "Step", "StepState",
     "Heartbeat", "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",
 ]
 
 
-class Store(_Servers, _Ledger, _Answers, _Members, _Shown, _Health):
+class Store(_Servers, _Ledger, _Series, _Answers, _Members, _Shown, _Health):
     """All reads and writes of the bot's SQLite database."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False, beside_bot: bool = False) -> None:

@@ -19,8 +19,11 @@ class _Ledger(StoreBase):
     def create_chat(
         self, *, guild_id: int, channel_id: int, definition: ChatDefinition, start_at: datetime,
         timezone_name: str, steps: Iterable[PlannedStep], created_by: int | None, now: datetime,
+        series_id: int | None = None, occurrence: int | None = None,
     ) -> Chat:
-        """Record a scheduled chat and its whole step ledger in one transaction."""
+        """Record a scheduled chat and its whole step ledger in one transaction (with
+        `series_id` and `occurrence` for an occurrence of a series: a second live chat
+        for the same occurrence is refused by the database)."""
         with self.transaction():
             chat_id = self.db["chats"].insert(
                 {
@@ -33,6 +36,8 @@ class _Ledger(StoreBase):
                     "state": ChatState.SCHEDULED.value,
                     "created_by": created_by,
                     "created_at": to_db(now),
+                    "series_id": series_id,
+                    "occurrence": occurrence,
                 }
             ).last_pk
             self.db["steps"].insert_all(

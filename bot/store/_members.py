@@ -66,6 +66,9 @@ class _Members(StoreBase):
             "chats_saved": list(self.db.query(
                 "SELECT id, title, created_at FROM saved_chats WHERE guild_id = ? "
                 "AND created_by = ? ORDER BY id", [guild_id, user_id])),
+            "series_created": list(self.db.query(
+                "SELECT id, title, repeat, state FROM series WHERE guild_id = ? AND created_by = ? "
+                "ORDER BY id", [guild_id, user_id])),
             "audit_log": list(self.db.query(
                 "SELECT at, action, chat_id, detail FROM audit_log WHERE guild_id = ? "
                 "AND actor_id = ? ORDER BY id", [guild_id, user_id])),
@@ -88,7 +91,7 @@ class _Members(StoreBase):
                 "DELETE FROM optouts WHERE guild_id = ? AND user_id = ?",
                 [guild_id, user_id]).rowcount
             for table, column in (("chats", "created_by"), ("saved_chats", "created_by"),
-                                  ("audit_log", "actor_id")):
+                                  ("series", "created_by"), ("audit_log", "actor_id")):
                 erased[table] = self.db.execute(
                     f"UPDATE {table} SET {column} = NULL WHERE guild_id = ? AND {column} = ?",
                     [guild_id, user_id]).rowcount

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import Enum
 from typing import NamedTuple
 
@@ -64,6 +64,44 @@ class Chat:
     ended_at: datetime | None
     scheduled_event_id: int | None
     announcement_message_id: int | None
+    series_id: int | None = None  # the series this chat is an occurrence of
+    occurrence: int | None = None  # its number in the series (0 is the first)
+
+
+class SeriesState(str, Enum):
+    ACTIVE = "active"  # occurrences are scheduled as they come within reach
+    ENDED = "ended"  # a moderator ended it; nothing more is scheduled
+    FINISHED = "finished"  # its count or end date is reached
+
+
+@dataclass(frozen=True)
+class Series:
+    """A recurring chat; see `bot.run.series`."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    title: str
+    repeat: str
+    first_local: datetime  # naive wall-clock time in `timezone`
+    timezone: str
+    count: int | None
+    until: date | None
+    mode: str  # "same" or "queue"
+    interval_minutes: float | None
+    state: SeriesState
+    created_by: int | None
+    created_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SeriesChange:
+    """A moderator's change to one occurrence: skipped, or another chat swapped in."""
+
+    occurrence: int
+    skipped: bool
+    definition: ChatDefinition | None
 
 
 @dataclass(frozen=True)
@@ -106,6 +144,7 @@ class ChatActionKind(str, Enum):
     EVENT_END = "event_end"  # the chat is over: the Event is completed
     ARCHIVE_THREADS = "archive_threads"  # the question threads are archived and locked
     SHARE_RECORD = "share_record"  # statistics, chart and transcript under the wrap-up
+    ANNOUNCE = "announce"  # a series occurrence gets its Scheduled Event when it is scheduled
 
 
 FINISHING_ACTIONS = (ChatActionKind.EVENT_END, ChatActionKind.ARCHIVE_THREADS,
@@ -173,6 +212,19 @@ def _chat(r: dict) -> Chat:
         paused_at=from_db(r["paused_at"]), ended_at=from_db(r["ended_at"]),
         scheduled_event_id=r["scheduled_event_id"],
         announcement_message_id=r["announcement_message_id"],
+        series_id=r.get("series_id"), occurrence=r.get("occurrence"),
+    )
+
+
+def _series(r: dict) -> Series:
+    return Series(
+        id=r["id"], guild_id=r["guild_id"], channel_id=r["channel_id"], title=r["title"],
+        repeat=r["repeat"], first_local=datetime.fromisoformat(r["first_local"]),
+        timezone=r["timezone"], count=r["count"],
+        until=date.fromisoformat(r["until"]) if r["until"] else None, mode=r["mode"],
+        interval_minutes=r["interval_minutes"], state=SeriesState(r["state"]),
+        created_by=r["created_by"], created_at=from_db(r["created_at"]),
+        ended_at=from_db(r["ended_at"]),
     )
 
 

@@ -227,3 +227,53 @@ def m007_ledger_version(db: sqlite_utils.Database) -> None:
     # so that a running bot in another process notices within seconds and re-reads it.
     db["meta"].create({"key": str, "value": int}, pk="key")
     db["meta"].insert({"key": "ledger_version", "value": 0})
+
+
+@migrations()
+def m008_series(db: sqlite_utils.Database) -> None:
+    # A recurring chat (/tweetchat series): its rule, and the chats its occurrences take
+    # (one for every occurrence, or a queue taken in order). Each occurrence becomes an
+    # ordinary chat with its own ledger, numbered within the series; a skipped or swapped
+    # occurrence is a row of series_changes.
+    db["series"].create(
+        {
+            "id": int,
+            "guild_id": int,
+            "channel_id": int,
+            "title": str,
+            "repeat": str,  # canonical rule: weekly, every-2-weeks, monthly-2nd-monday
+            "first_local": str,  # the first start, wall-clock ISO text in `timezone`
+            "timezone": str,
+            "count": int,  # at most this many occurrences (NULL: no limit)
+            "until": str,  # no occurrence after this local date (NULL: no limit)
+            "mode": str,  # "same" (one chat every time) or "queue" (each chat once, in order)
+            "interval_minutes": float,  # overrides the chats' own interval (NULL: theirs)
+            "state": str,  # active, ended (by a moderator), finished (no occurrence left)
+            "created_by": int,
+            "created_at": str,
+            "ended_at": str,
+        },
+        pk="id",
+        not_null={"guild_id", "channel_id", "title", "repeat", "first_local", "timezone",
+                  "mode", "state", "created_at"},
+    )
+    db["series"].create_index(["guild_id", "state"])
+    db["series_chats"].create(
+        {"id": int, "guild_id": int, "series_id": int, "position": int, "definition": str,
+         "added_at": str},
+        pk="id", foreign_keys=[("series_id", "series", "id")],
+        not_null={"guild_id", "series_id", "position", "definition", "added_at"},
+    )
+    db["series_chats"].create_index(["series_id", "position"], unique=True)
+    db["series_changes"].create(
+        {"guild_id": int, "series_id": int, "occurrence": int, "skipped": int,
+         "definition": str, "at": str},
+        pk=("series_id", "occurrence"), foreign_keys=[("series_id", "series", "id")],
+        not_null={"guild_id", "skipped", "at"},
+    )
+    db["chats"].add_column("series_id", int)
+    db["chats"].add_column("occurrence", int)
+    # One live chat per occurrence, whoever tops the series up and however often: a
+    # cancelled chat (a skipped or swapped occurrence) leaves room for its replacement.
+    db.execute("CREATE UNIQUE INDEX idx_chats_series_occurrence ON chats (series_id, occurrence) "
+               "WHERE series_id IS NOT NULL AND state != 'cancelled'")
