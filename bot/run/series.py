@@ -330,8 +330,8 @@ class SeriesControl:
         occ = next((o for o in self._occurrences(series, after=self.now(), limit=100)
                     if o.number == occurrence), None)
         if occ is None:
-            raise InputError(f"series #{series.id} has no upcoming occurrence number {occurrence}; "
-                             "pick one from the list")
+            raise InputError(f"series #{series.id} has no occurrence number {occurrence} among its "
+                             "next 100; pick one from the list")
         chat = self._live_chats(series).get(occurrence)
         if chat is not None and chat.state is not ChatState.SCHEDULED:
             raise ChatStateError(f"the {occ.local:%a %d %b} chat is {chat.state.value}; use "
