@@ -327,7 +327,10 @@ def cmd_purge(args: argparse.Namespace, now: Now) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, now: Now) -> int:
-    """Print every step of a chat for a given start, in local time and UTC."""
+    """Print every step of a chat for a given start, in local time and UTC; with
+    --repeat, every step of each of the series' first --count occurrences."""
+    from bot.chat.recurrence import REPEAT_EXAMPLES, RepeatError, occurrences, parse_repeat
+
     try:
         definition = load_chat_file(args.file)
     except ChatFileError as exc:
@@ -338,46 +341,62 @@ def cmd_plan(args: argparse.Namespace, now: Now) -> int:
         print("give --tz (the chat file has no [schedule] timezone), e.g. --tz Europe/London",
               file=sys.stderr)
         return EXIT_INVALID
+    if args.count is not None and not args.repeat:
+        print(f"--count needs --repeat, e.g. --repeat weekly --count {args.count} "
+              f"(rules: {REPEAT_EXAMPLES})", file=sys.stderr)
+        return EXIT_INVALID
     try:
         start = resolve_start(args.start, tz, now=now(), occurrence=args.occurrence,
                               default_time=definition.schedule.start)
-    except (UnknownTimeZone, StartTimeError) as exc:
+        rule = parse_repeat(args.repeat) if args.repeat else None
+    except (UnknownTimeZone, StartTimeError, RepeatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    steps = build_timeline(definition, start.instant)
     zone = start.zone
+    if rule is None:
+        starts = [(start.instant, start.note)]
+    else:
+        starts = [(o.start, o.note or (start.note if o.number == 0 else ""))
+                  for o in occurrences(rule, start.local.replace(tzinfo=None), zone,
+                                       count=args.count or 4)]
+
+    def steps_json(instant: datetime) -> list[dict]:
+        return [{"seq": s.seq, "step": s.label, "kind": s.kind.value, "question": s.question,
+                 "offset_minutes": s.offset.total_seconds() / 60,
+                 "local": s.due.astimezone(zone).isoformat(), "utc": s.due.isoformat()}
+                for s in build_timeline(definition, instant)]
+
     if args.json:
-        print(json.dumps({
-            "title": definition.title,
-            "timezone": zone.key,
-            "start_local": start.local.isoformat(),
-            "start_utc": start.instant.isoformat(),
-            "note": start.note or None,
-            "steps": [
-                {
-                    "seq": s.seq,
-                    "step": s.label,
-                    "kind": s.kind.value,
-                    "question": s.question,
-                    "offset_minutes": s.offset.total_seconds() / 60,
-                    "local": s.due.astimezone(zone).isoformat(),
-                    "utc": s.due.isoformat(),
-                }
-                for s in steps
-            ],
-        }, indent=2, ensure_ascii=False))
+        if rule is None:
+            out = {"title": definition.title, "timezone": zone.key,
+                   "start_local": start.local.isoformat(), "start_utc": start.instant.isoformat(),
+                   "note": start.note or None, "steps": steps_json(start.instant)}
+        else:
+            out = {"title": definition.title, "timezone": zone.key, "repeat": rule.value,
+                   "repeat_description": rule.describe(),
+                   "occurrences": [
+                       {"number": n, "start_local": instant.astimezone(zone).isoformat(),
+                        "start_utc": instant.isoformat(), "note": note or None,
+                        "steps": steps_json(instant)}
+                       for n, (instant, note) in enumerate(starts)]}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
         return EXIT_OK
-    print(definition.title)
-    print(f"Starts {start.local:%a %d %b %Y %H:%M} {start.local.tzname()} ({zone.key}) "
-          f"= {start.instant:%H:%M} UTC")
-    if start.note:
-        print(f"Note: {start.note}")
-    print()
-    print(f"  {'step':<16} {'local (' + zone.key + ')':<28} {'UTC':<17} offset")
-    for s in steps:
-        local = s.due.astimezone(zone)
-        print(f"  {s.label:<16} {local:%a %d %b %H:%M} {local.tzname():<11} "
-              f"{s.due:%a %d %b %H:%M}  +{s.offset.total_seconds() / 60:g} min")
+    print(definition.title if rule is None else
+          f"{definition.title}: {rule.describe()}, {plural(len(starts), 'occurrence')} shown")
+    for n, (instant, note) in enumerate(starts):
+        local = instant.astimezone(zone)
+        print()
+        heading = "Starts" if rule is None else f"#{n + 1} starts"
+        print(f"{heading} {local:%a %d %b %Y %H:%M} {local.tzname()} ({zone.key}) "
+              f"= {instant:%H:%M} UTC")
+        if note:
+            print(f"Note: {note}")
+        print()
+        print(f"  {'step':<16} {'local (' + zone.key + ')':<28} {'UTC':<17} offset")
+        for s in build_timeline(definition, instant):
+            step_local = s.due.astimezone(zone)
+            print(f"  {s.label:<16} {step_local:%a %d %b %H:%M} {step_local.tzname():<11} "
+                  f"{s.due:%a %d %b %H:%M}  +{s.offset.total_seconds() / 60:g} min")
     return EXIT_OK
 
 
@@ -791,6 +810,11 @@ COMMANDS: dict[str, Command] = {
         option("--tz", help="IANA time zone (default: the file's), e.g. Europe/London"),
         option("--occurrence", choices=("earlier", "later"), default="earlier",
                help="for a time that happens twice when clocks go back"),
+        option("--repeat", metavar="RULE",
+               help="plan a series: weekly, every-2-weeks (fortnightly), every-N-weeks, "
+                    "monthly-2nd-monday, monthly-last-friday..."),
+        option("--count", type=number(int, 1, 520, "4"), default=None,
+               help="with --repeat: how many occurrences (default 4)"),
         option("--json", action="store_true", help="print JSON"),
     )),
     "export": Command(cmd_export, "write a chat's transcript as Markdown, HTML, CSV or JSON", (

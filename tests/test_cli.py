@@ -54,6 +54,33 @@ def test_plan_with_only_a_date_uses_the_files_time_and_json(capsys):
     assert plan["steps"][-1]["utc"] == "2026-12-07T21:05:00+00:00"
 
 
+def test_plan_repeat_weekly_lists_occurrences_seven_local_days_apart(capsys):
+    # Across the clock change of 28 March 2027: 8pm GMT, then 8pm BST.
+    assert main(["plan", str(SEED_CHAT), "--start", "2027-03-19 20:00", "--repeat", "weekly",
+                 "--count", "4", "--json"], now=NOW) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["repeat"] == "weekly" and len(plan["occurrences"]) == 4
+    starts = [datetime.fromisoformat(o["start_local"]) for o in plan["occurrences"]]
+    assert [s.strftime("%a %H:%M") for s in starts] == ["Fri 20:00"] * 4
+    assert all((b.date() - a.date()).days == 7 for a, b in zip(starts, starts[1:]))
+    assert [o["start_utc"][11:16] for o in plan["occurrences"]] == ["20:00", "20:00", "19:00", "19:00"]
+    assert all(len(o["steps"]) == len(plan["occurrences"][0]["steps"]) for o in plan["occurrences"])
+    assert main(["plan", str(SEED_CHAT), "--start", "2027-01-01 20:00", "--repeat",
+                 "monthly-2nd-monday", "--count", "2"], now=NOW) == 0
+    out = capsys.readouterr().out
+    assert "#1 starts Mon 11 Jan 2027 20:00 GMT" in out and "#2 starts Mon 08 Feb 2027" in out
+    assert out.count("Wrap-up") == 2  # every occurrence's steps
+
+
+def test_plan_refuses_an_unreadable_repeat_and_count_alone(capsys):
+    assert main(["plan", str(SEED_CHAT), "--start", "2027-03-19 20:00", "--repeat", "daily"],
+                now=NOW) == EXIT_INVALID
+    assert "every-2-weeks" in capsys.readouterr().err
+    assert main(["plan", str(SEED_CHAT), "--start", "2027-03-19 20:00", "--count", "3"],
+                now=NOW) == EXIT_INVALID
+    assert "--count needs --repeat" in capsys.readouterr().err
+
+
 def test_plan_refuses_unknown_zones_and_past_times(capsys):
     assert main(["plan", str(SEED_CHAT), "--start", "2026-12-07 20:00", "--tz", "Europe/Londn"],
                 now=NOW) == EXIT_INVALID
