@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING
 
 import discord
@@ -25,11 +26,15 @@ from bot.run.control import ChatStateError, InputError, Preview
 from bot.exts._confirm import ConfirmView
 from bot.exts._replies import moderators_only, report_error
 from bot.exts._files import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
-from bot.chat.posts import COLOUR, reading_list, shorten, timestamp
+from bot.chat.posts import COLOUR, plural, reading_list, shorten, timestamp
+from bot.chat.recurrence import RepeatError, parse_repeat
+from bot.run.series import HORIZON, MODES, SeriesOutcome, SeriesPreview, Upcoming
 from bot.chat.timeline import StartTimeError, step_label
 from bot.run.dispatcher import ACTION_NAMES, PostFailed
 from bot.record.privacy import MAX_RETENTION_DAYS
-from bot.store import ACTIVE_CHAT_STATES, Chat, StepState, StoreError, from_db
+from bot.store import (
+    ACTIVE_CHAT_STATES, Chat, Series, SeriesState, StepState, StoreError, from_db,
+)
 from bot.chat.zones import UnknownTimeZone, suggest_zones
 
 if TYPE_CHECKING:
@@ -47,7 +52,7 @@ NEEDED_PERMISSIONS = {
     "read_message_history": "Read Message History",
 }
 PEOPLE_ERRORS = (ChatStateError, InputError, StartTimeError, UnknownTimeZone, StoreError, ChatFileError,
-                 RecordTooLarge)
+                 RecordTooLarge, RepeatError)
 
 
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
@@ -70,6 +75,45 @@ def preview_embed(preview: Preview, channel: discord.abc.GuildChannel) -> discor
     if preview.start.note:
         embed.add_field(name="Note", value=preview.start.note, inline=False)
     embed.set_footer(text="Nothing is scheduled until you press Confirm.")
+    return embed
+
+
+def series_preview_embed(preview: SeriesPreview, channel: discord.abc.GuildChannel) -> discord.Embed:
+    """A series before Confirm: its rule, its first dates (each reader's own time) and end."""
+    first = preview.upcoming[0]
+    local = first.start.astimezone(preview.first.zone)
+    embed = discord.Embed(title=f"Series: {preview.definition.title}"[: limits.EMBED_TITLE], colour=COLOUR)
+    end = (f"after {plural(preview.count, 'chat')}" if preview.count else
+           f"on {preview.until:%a %d %b %Y}" if preview.until else "not set (end it any time)")
+    embed.description = (
+        f"In {channel.mention}, {preview.repeat.describe()} at {local:%H:%M} "
+        f"{preview.first.zone.key} time (the same local hour when the clocks change).\n"
+        f"Chats: **{MODES[preview.mode]}**. End: **{end}**.")
+    embed.add_field(name="First dates", inline=False, value="\n".join(
+        f"{timestamp(o.start, 'F')} ({timestamp(o.start, 'R')})" + (f" · {o.note}" if o.note else "")
+        for o in preview.upcoming))
+    embed.set_footer(text=f"The next {HORIZON} chats are scheduled at once, each with its Discord "
+                          "Event; later ones as the dates come near. Nothing is created until "
+                          "you press Confirm.")
+    return embed
+
+
+def upcoming_embed(series: Series, upcoming: list[Upcoming]) -> discord.Embed:
+    """What a series will run next, date by date (the number is what skip and swap take)."""
+    embed = discord.Embed(title=f"Series #{series.id}: {series.title}"[: limits.EMBED_TITLE],
+                          colour=COLOUR)
+    if series.state is not SeriesState.ACTIVE:
+        embed.description = f"This series has {series.state.value}; nothing more will be scheduled."
+        return embed
+    lines = []
+    for u in upcoming:
+        what = f"**{discord.utils.escape_markdown(u.title)}** · " if u.title else ""
+        lines.append(f"`{u.occurrence.number}` {timestamp(u.occurrence.start, 'F')} "
+                     f"({timestamp(u.occurrence.start, 'R')}) · {what}{u.status}")
+    embed.description = (f"{parse_repeat(series.repeat).describe().capitalize()}, "
+                         f"in <#{series.channel_id}>.\n\n" + "\n".join(lines))[: limits.EMBED_DESCRIPTION]
+    embed.set_footer(text="Skip or swap one with /tweetchat series skip or swap and its number; "
+                          "end the series with /tweetchat series end.")
     return embed
 
 
@@ -409,6 +453,197 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                             value=shorten(lines, limits.EMBED_FIELD_VALUE))
         await interaction.response.send_message(embed=embed, ephemeral=True,
                                                 allowed_mentions=discord.AllowedMentions.none())
+
+    # -- series -------------------------------------------------------------------------------
+
+    series = app_commands.Group(name="series", description="Chats that repeat: weekly, fortnightly, monthly")
+
+    async def _series_choices(self, interaction: discord.Interaction,
+                              current: str) -> list[app_commands.Choice[int]]:
+        out = []
+        for s in self.bot.store.series_list(interaction.guild_id, (SeriesState.ACTIVE,)):
+            label = f"#{s.id} {s.title} ({parse_repeat(s.repeat).describe()})"
+            if current.lower() in label.lower():
+                out.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME), value=s.id))
+        return out[:25]
+
+    async def _occurrence_choices(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[int]]:
+        series_id = getattr(interaction.namespace, "series", None)
+        if not isinstance(series_id, int):
+            return []
+        try:
+            upcoming = self.bot.series.upcoming(interaction.guild_id, series_id, limit=25)
+            zone = self.bot.store.series(interaction.guild_id, series_id).timezone
+        except StoreError:
+            return []
+        out = []
+        for u in upcoming:
+            local = u.occurrence.start.astimezone(ZoneInfo(zone))
+            label = f"{u.occurrence.number}: {local:%a %d %b %Y %H:%M %Z} · {u.title or '-'} ({u.status})"
+            if current.lower() in label.lower():
+                out.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME),
+                                               value=u.occurrence.number))
+        return out[:25]
+
+    async def _series_done(self, interaction: discord.Interaction, outcome: SeriesOutcome) -> None:
+        """Tell the moderator, and cancel the Events of the chats the change called off
+        (the chats it scheduled get theirs from the dispatcher's announce action)."""
+        log.info("%s (%s) changed series %s in guild %s: %s", interaction.user, interaction.user.id,
+                 outcome.series.id, interaction.guild_id, outcome.message)
+        reply = f"✅ {outcome.message}"
+        if outcome.scheduled:
+            reply += " Scheduled: " + ", ".join(
+                f"{timestamp(c.start_at, 'F')} (chat #{c.id})" for c in outcome.scheduled) + "."
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=reply, embed=None, view=None)
+        else:
+            await interaction.response.send_message(reply, ephemeral=True)
+        for chat in outcome.cancelled:
+            await self.sync_event(interaction.guild, chat, "cancel")
+
+    @series.command(name="create", description="Schedule a chat that repeats")
+    @app_commands.describe(
+        channel="where each chat runs",
+        repeat='"weekly", "every-2-weeks", "monthly-2nd-monday", "monthly-last-friday"...',
+        when='the first chat\'s local start: "8pm Friday", "next Monday 8pm" or 2026-12-07 20:00',
+        chat="the chat every occurrence runs (or the first of a queue)",
+        file="a chat file (.toml) instead of a saved chat",
+        timezone="IANA time zone, e.g. Europe/London (default: the server's)",
+        count="how many chats in all (default: no limit)",
+        until="the last date, YYYY-MM-DD (default: no end date)",
+        mode="the same chat every time (default), or a queue of chats taken in order",
+        interval="minutes between questions (default: each chat file's)",
+    )
+    @app_commands.choices(mode=[app_commands.Choice(name=text, value=key) for key, text in MODES.items()])
+    @app_commands.autocomplete(chat=_chat_choices, timezone=_zone_choices)
+    async def series_create(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                            repeat: str, when: str, chat: str | None = None,
+                            file: discord.Attachment | None = None, timezone: str | None = None,
+                            count: app_commands.Range[int, 1, 520] | None = None,
+                            until: str | None = None, mode: str = "same",
+                            interval: app_commands.Range[float, 0.5, 240.0] | None = None) -> None:
+        missing = missing_permissions(channel, interaction.guild.me)
+        if missing:
+            await interaction.response.send_message(
+                f"⚠️ I can't run chats in {channel.mention}: I'm missing **{', '.join(missing)}** "
+                "there. Give me those permissions (channel settings > Permissions) and try again.",
+                ephemeral=True)
+            return
+        definition = await self._definition(interaction.guild_id, chat, file)
+        settings = self.bot.store.server_settings(interaction.guild_id)
+        tz = timezone or settings.timezone or definition.schedule.timezone or \
+            self.bot.settings.default_timezone
+        preview = self.bot.series.preview(definition, repeat, when, tz, count=count, until=until,
+                                          mode=mode, interval_minutes=interval)
+        view = ConfirmView(interaction.user.id)
+        await interaction.response.send_message(embed=series_preview_embed(preview, channel),
+                                                view=view, ephemeral=True)
+        if not await self._confirmed(interaction, view, "Nothing was created"):
+            return
+        await view.interaction.response.defer()
+        try:
+            outcome = self.bot.series.create(interaction.guild_id, channel.id, preview,
+                                             actor_id=interaction.user.id)
+        except ChatStateError as exc:
+            await interaction.edit_original_response(content=f"⚠️ {exc}", embed=None, view=None)
+            return
+        if timezone:
+            self.bot.control.configure(interaction.guild_id, actor_id=interaction.user.id,
+                                       timezone=timezone)
+        await self._series_done(interaction, outcome)
+        embed = discord.Embed(title=f"New series: {definition.title}"[: limits.EMBED_TITLE],
+                              colour=COLOUR, description=definition.description or None)
+        embed.add_field(name="When", inline=False, value=(
+            f"{preview.repeat.describe().capitalize()}; the next: " + ", ".join(
+                timestamp(c.start_at, "F") for c in outcome.scheduled)))
+        embed.set_footer(text="Mark the Events as Interested to see them in your calendar.")
+        try:
+            await channel.send(embed=embed)
+        except discord.HTTPException as exc:
+            log.warning("series %s: announcement failed: %s", outcome.series.id, exc)
+
+    async def _confirmed(self, interaction: discord.Interaction, view: ConfirmView,
+                         nothing: str) -> bool:
+        """Wait for Confirm; on Cancel or no answer, say that `nothing` happened."""
+        timed_out = await view.wait()
+        if not timed_out and view.confirmed:
+            return True
+        text = (f"{nothing} (no answer within 5 minutes)." if timed_out
+                else f"Cancelled; {nothing[0].lower()}{nothing[1:]}.")
+        if view.interaction is not None:
+            await view.interaction.response.edit_message(content=text, embed=None, view=None)
+        else:
+            await interaction.edit_original_response(content=text, embed=None, view=None)
+        return False
+
+    @series.command(name="upcoming", description="A series' next dates and what each will run")
+    @app_commands.describe(series="the series (leave out to list every series)")
+    @app_commands.autocomplete(series=_series_choices)
+    async def series_upcoming(self, interaction: discord.Interaction, series: int | None = None) -> None:
+        if series is None:
+            every = self.bot.store.series_list(interaction.guild_id)
+            if not every:
+                await interaction.response.send_message(
+                    "This server has no series. Create one with `/tweetchat series create`.",
+                    ephemeral=True)
+                return
+            embed = discord.Embed(title="Series", colour=COLOUR, description="\n".join(
+                f"`#{s.id}` **{discord.utils.escape_markdown(s.title)}** · "
+                f"{parse_repeat(s.repeat).describe()} in <#{s.channel_id}> · {s.state.value}"
+                for s in every[-25:])[: limits.EMBED_DESCRIPTION])
+            await interaction.response.send_message(embed=embed, ephemeral=True,
+                                                    allowed_mentions=discord.AllowedMentions.none())
+            return
+        record = self.bot.store.series(interaction.guild_id, series)
+        await interaction.response.send_message(
+            embed=upcoming_embed(record, self.bot.series.upcoming(interaction.guild_id, series)),
+            ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+    @series.command(name="skip", description="Leave one date of a series out")
+    @app_commands.describe(series="the series", occurrence="the date to leave out")
+    @app_commands.autocomplete(series=_series_choices, occurrence=_occurrence_choices)
+    async def series_skip(self, interaction: discord.Interaction, series: int, occurrence: int) -> None:
+        await self._series_done(interaction, self.bot.series.skip(
+            interaction.guild_id, series, occurrence, actor_id=interaction.user.id))
+
+    @series.command(name="swap", description="Run another chat on one date of a series")
+    @app_commands.describe(series="the series", occurrence="the date", chat="the chat to run then",
+                           file="a chat file (.toml) instead of a saved chat")
+    @app_commands.autocomplete(series=_series_choices, occurrence=_occurrence_choices,
+                               chat=_chat_choices)
+    async def series_swap(self, interaction: discord.Interaction, series: int, occurrence: int,
+                          chat: str | None = None, file: discord.Attachment | None = None) -> None:
+        definition = await self._definition(interaction.guild_id, chat, file)
+        await self._series_done(interaction, self.bot.series.swap(
+            interaction.guild_id, series, occurrence, definition, actor_id=interaction.user.id))
+
+    @series.command(name="add", description="Put a chat at the end of a series' queue")
+    @app_commands.describe(series="the series (one made with the queue mode)", chat="the chat",
+                           file="a chat file (.toml) instead of a saved chat")
+    @app_commands.autocomplete(series=_series_choices, chat=_chat_choices)
+    async def series_add(self, interaction: discord.Interaction, series: int,
+                         chat: str | None = None, file: discord.Attachment | None = None) -> None:
+        definition = await self._definition(interaction.guild_id, chat, file)
+        await self._series_done(interaction, self.bot.series.add(
+            interaction.guild_id, series, definition, actor_id=interaction.user.id))
+
+    @series.command(name="end", description="End a series: its chats not yet started are cancelled")
+    @app_commands.describe(series="the series")
+    @app_commands.autocomplete(series=_series_choices)
+    async def series_end(self, interaction: discord.Interaction, series: int) -> None:
+        record = self.bot.store.series(interaction.guild_id, series)
+        view = ConfirmView(interaction.user.id, confirm_label="End the series",
+                           confirm_style=discord.ButtonStyle.danger)
+        await interaction.response.send_message(
+            f"End **{discord.utils.escape_markdown(record.title)}**? Its chats that have not "
+            "started are cancelled with their Events; a running one carries on to its wrap-up.",
+            view=view, ephemeral=True)
+        if not await self._confirmed(interaction, view, "Nothing was ended"):
+            return
+        await view.interaction.response.defer()
+        await self._series_done(interaction, self.bot.series.end(
+            interaction.guild_id, series, actor_id=interaction.user.id))
 
     # -- the record ---------------------------------------------------------------------------
 
