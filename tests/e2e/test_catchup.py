@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from bot.run.dispatcher import ScaledClock
 from bot.store import StepState
-from e2e.conftest import CROWD, eventually
+from e2e.conftest import CROWD, eventually, running_bot
 from e2e.test_commands import text_of
-from e2e.test_journey import fast_bot, schedule_soon  # noqa: F401 - the fixture
+from e2e.test_journey import SPEED, schedule_soon
 
 THREAD_LINK = re.compile(r"\*\*Q(\d)\*\* \[[^\]]+\]\(https://discord\.com/channels/(\d+)/(\d+)\) · (\d+) answers?")
+
+
+@pytest.fixture
+async def fast_bot(sandbox, tmp_path):
+    async with running_bot(sandbox, tmp_path / "tweetchat.db", clock=ScaledClock(SPEED)) as b:
+        yield b
 
 
 async def test_catchup_links_each_posted_question_with_its_answer_count(sandbox, fast_bot):
