@@ -19,6 +19,10 @@ What counts as an answer (see also the README):
   of the chat) sent between the intro and the wrap-up is an answer to that question
   (judged by the message's time, so history fetched after downtime routes the same way);
   after the wrap-up the channel is back to ordinary conversation;
+* any other message in the chat's channel between the intro and Q1 is an
+  **introduction** (the intro asks people to say who they are): stored like an answer,
+  with question number 0 (:data:`bot.store.INTRODUCTIONS`), edits, deletions and opt-outs alike,
+  and shown apart from the answers in transcripts and statistics;
 * messages from bots (including this one) are never answers.
 """
 
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Union
 
-from bot.store import ChatState, Store
+from bot.store import INTRODUCTIONS, ChatState, Store
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +111,7 @@ def route(store: Store, msg: MessageSeen) -> Target | None:
                       msg.reply_to or parent["message_id"])
     number = channel_answer_number(msg.content)
     if number is None:
-        return None
+        return _introduction(store, msg)
     for chat in store.chats_in_channel(msg.guild_id, msg.channel_id, ANSWERING_STATES):
         if not any(q.number == number for q in chat.definition.questions):
             continue
@@ -118,6 +122,22 @@ def route(store: Store, msg: MessageSeen) -> Target | None:
         if chat.ended_at is not None and msg.created_at > chat.ended_at:
             continue
         return Target(chat.id, number, "channel", msg.reply_to)
+    return None
+
+
+def _introduction(store: Store, msg: MessageSeen) -> Target | None:
+    """An introduction: a channel message after a chat's intro and before its Q1 (by
+    the message's own time, as for channel answers)."""
+    for chat in store.chats_in_channel(msg.guild_id, msg.channel_id, ANSWERING_STATES):
+        opened = store.opened_at(msg.guild_id, chat.id)
+        if opened is None or msg.created_at < opened:
+            continue
+        first = store.first_question_at(msg.guild_id, chat.id)
+        if first is not None and msg.created_at >= first:
+            continue
+        if first is None and chat.ended_at is not None:
+            continue  # a chat stopped before its first question
+        return Target(chat.id, INTRODUCTIONS, "intro", msg.reply_to)
     return None
 
 

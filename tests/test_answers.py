@@ -61,12 +61,39 @@ async def test_thread_messages_and_channel_a_answers_are_stored(store, chat):
     writer.submit(seen(7, 5555, "A1 in another channel"))
     await writer.flush()
     rows = {r["message_id"]: r for r in store.answers(GUILD, chat.id)}
-    assert set(rows) == {1, 2, 3}
+    assert set(rows) == {1, 2, 3, 4}
     assert (rows[1]["question"], rows[1]["via"]) == (1, "thread")
     assert (rows[2]["question"], rows[2]["reply_to"]) == (2, 1)
     assert (rows[3]["question"], rows[3]["via"]) == (2, "channel")
+    assert (rows[4]["question"], rows[4]["via"]) == (0, "intro")  # before Q1: an introduction
     assert rows[1]["attachments"][0]["filename"] == "a.png"
-    assert writer.stats.answers == 3 and writer.stats.ignored == 4
+    assert writer.stats.answers == 4 and writer.stats.ignored == 3
+    await writer.close()
+
+
+async def test_introductions_are_channel_messages_between_the_intro_and_q1(store, chat):
+    q1 = next(s for s in store.steps(GUILD, chat.id) if s.question == 1)
+    store.claim_step(GUILD, q1.id, EVENING)
+    store.mark_posted(GUILD, q1.id, message_id=2, posted_at=EVENING + timedelta(minutes=5),
+                      late_seconds=None, needs_thread=False)
+    writer = AnswerWriter(store, lambda: EVENING, opted_out=lambda g, u: u == 99)
+    writer.start()
+    early = MessageSeen(GUILD, CHANNEL, 1000, 7, "member7", False, "hello before the start",
+                        EVENING - timedelta(minutes=1))
+    writer.submit(early)
+    writer.submit(seen(1, CHANNEL, "Hi, I'm Sam, a band 6 physio in Leeds"))
+    writer.submit(seen(2, CHANNEL, "Hello from Cork!", author=8, reply_to=1))
+    writer.submit(seen(3, CHANNEL, "Opted out but saying hi", author=99))
+    writer.submit(seen(6, CHANNEL, "after Q1, just chatting"))  # minute 6: Q1 is out
+    writer.submit(MessageEdited(GUILD, 1, "Hi, I'm Sam, a band 7 physio in Leeds", EVENING + timedelta(minutes=4)))
+    writer.submit(MessageDeleted(GUILD, 2, EVENING + timedelta(minutes=4)))
+    await writer.flush()
+    rows = {r["message_id"]: r for r in store.answers(GUILD, chat.id, include_withdrawn=True)}
+    assert set(rows) == {1, 2}
+    assert rows[1]["content"].endswith("band 7 physio in Leeds") and rows[1]["question"] == 0
+    assert rows[2]["deleted_at"] is not None
+    assert store.introduction_counts(GUILD, chat.id) == (1, 1)  # the withdrawn one not shown
+    assert store.chat_totals(GUILD, chat.id)["answers"] == 0  # introductions are not answers
     await writer.close()
 
 

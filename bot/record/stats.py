@@ -52,6 +52,7 @@ class ChatStats:
     erased: dict[int, tuple[int, int]]  # question -> (answers, participants), anonymous
     withheld: int  # answers left out because their authors opted out
     later_answers: int  # answers after the per-minute window (LATE_WINDOW past the wrap-up)
+    introduced: int = 0  # members who introduced themselves before Q1 (shown introductions)
 
     @property
     def erased_answers(self) -> int:
@@ -63,6 +64,8 @@ class ChatStats:
         lines = [f"{plural(self.answers, 'answer')} from {people}"
                  + (f", {self.first_time_participants} taking part for the first time"
                     if self.first_time_participants else "")]
+        if self.introduced:
+            lines.append(f"{plural(self.introduced, 'member')} introduced themselves before Q1")
         if self.answers_per_question:
             lines.append(" · ".join(
                 f"Q{q}: {n} from {self.participants_per_question.get(q, 0)}"
@@ -130,8 +133,9 @@ def chat_stats(store: Store, guild_id: int, chat_id: int) -> ChatStats:
         replies=totals["replies"],
         busiest_minute=(busiest[0].astimezone(zone), busiest[1]) if busiest else None,
         per_minute=per_minute, question_times=question_times,
-        erased=store.erased_tallies(guild_id, chat_id), withheld=totals["withheld"],
-        later_answers=sum(n for m, n in minutes if m > end),
+        erased={q: tally for q, tally in store.erased_tallies(guild_id, chat_id).items() if q},
+        withheld=totals["withheld"], later_answers=sum(n for m, n in minutes if m > end),
+        introduced=store.introduction_counts(guild_id, chat_id)[1],
     )
 
 

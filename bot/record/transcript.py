@@ -42,7 +42,8 @@ from datetime import datetime, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from bot.store import Store
+from bot.chat.posts import plural
+from bot.store import INTRODUCTIONS, Store
 
 # The version of the JSON layout. Within a version, fields are only ever added.
 JSON_SCHEMA_VERSION = 1
@@ -105,19 +106,35 @@ class Transcript:
     timezone: str  # IANA name
     generated: datetime  # aware, in the chat's zone
     questions: tuple[TranscriptQuestion, ...]
+    # Messages in the channel between the intro and Q1 (question number 0), by time.
+    introductions: tuple[TranscriptAnswer, ...] = ()
 
     def walk(self) -> Iterator[tuple[TranscriptAnswer, int]]:
         """Every answer with its nesting depth (0 at the top), in transcript order."""
         for question in self.questions:
-            stack = [(a, 0) for a in reversed(question.answers)]
-            while stack:
-                answer, depth = stack.pop()
-                yield answer, depth
-                stack.extend((r, depth + 1) for r in reversed(answer.replies))
+            yield from _walk(question.answers)
+
+    def walk_all(self) -> Iterator[tuple[TranscriptAnswer, int]]:
+        """The introductions, then every answer, each with its nesting depth."""
+        yield from _walk(self.introductions)
+        yield from self.walk()
+
+    @property
+    def introduced(self) -> int:
+        """How many members introduced themselves."""
+        return len({a.author_id for a, _ in _walk(self.introductions)})
 
     @property
     def answer_count(self) -> int:
         return sum(1 for _ in self.walk())
+
+
+def _walk(answers: tuple[TranscriptAnswer, ...]) -> Iterator[tuple[TranscriptAnswer, int]]:
+    stack = [(a, 0) for a in reversed(answers)]
+    while stack:
+        answer, depth = stack.pop()
+        yield answer, depth
+        stack.extend((r, depth + 1) for r in reversed(answer.replies))
 
 
 def build_transcript(store: Store, guild_id: int, chat_id: int, *,
@@ -158,6 +175,7 @@ def build_transcript(store: Store, guild_id: int, chat_id: int, *,
     top = {}
     for row in children.get(None, ()):
         top.setdefault(row["question"], []).append(node(row))
+    introductions = tuple(top.pop(INTRODUCTIONS, ()))
     numbers = [q.number for q in definition.questions]
     texts = {q.number: q.text for q in definition.questions}
     # Answers stored for a question no longer in the definition are still shown.
@@ -174,6 +192,7 @@ def build_transcript(store: Store, guild_id: int, chat_id: int, *,
         reading=tuple((r.title, r.url) for r in definition.reading), intro=definition.intro.strip(),
         start=(opened or chat.start_at).astimezone(zone), timezone=chat.timezone,
         generated=(now or datetime.now(timezone.utc)).astimezone(zone), questions=questions,
+        introductions=introductions,
     )
 
 
@@ -234,17 +253,19 @@ def _long_date(moment: datetime) -> str:
 
 def _reply_notes(transcript: Transcript) -> dict[int, str]:
     """message id -> a note for answers not nested under what they reply to."""
-    shown = {a.message_id: a for a, _ in transcript.walk()}
+    shown = {a.message_id: a for a, _ in transcript.walk_all()}
     notes = {}
-    for question in transcript.questions:
-        stack = [(a, None) for a in question.answers]
+    for answers in (transcript.introductions, *(q.answers for q in transcript.questions)):
+        stack = [(a, None) for a in answers]
         while stack:
             answer, container = stack.pop()
             if answer.reply_to_hidden:
                 notes[answer.message_id] = HIDDEN_PARENT
             elif answer.reply_to is not None and answer.reply_to != container:
                 parent = shown[answer.reply_to]
-                where = f" under Q{parent.question}" if parent.question != answer.question else ""
+                where = ("" if parent.question == answer.question else
+                         " in the introductions" if parent.question == INTRODUCTIONS else
+                         f" under Q{parent.question}")
                 notes[answer.message_id] = (f"in reply to {parent.author_name} "
                                             f"({_when(parent.created, transcript.start)}){where}")
             stack.extend((r, answer.message_id) for r in answer.replies)
@@ -317,6 +338,10 @@ def _markdown(t: Transcript) -> bytes:
         out.append("")
     if t.intro:
         out += ["## Intro", "", *_md_block(t.intro, ""), ""]
+    if t.introductions:
+        out += ["## Introductions", "", f"{plural(t.introduced, 'member')} introduced themselves.", ""]
+        for answer, depth in _walk(t.introductions):
+            out += _md_answer(answer, depth, t.start, notes.get(answer.message_id))
     for q in t.questions:
         out += [f"## Q{q.number}", ""]
         if q.text:
@@ -411,6 +436,11 @@ def _html(t: Transcript) -> bytes:
     if t.intro:
         out += ['<section id="intro">', "<h2>Intro</h2>", f'<div class="intro">{_e(t.intro)}</div>',
                 "</section>"]
+    if t.introductions:
+        out += ['<section id="introductions">', "<h2>Introductions</h2>",
+                f"<p>{_e(plural(t.introduced, 'member'))} introduced themselves.</p>",
+                '<ol class="answers">', *_html_answers(t.introductions, t.start, notes), "</ol>",
+                "</section>"]
     for q in t.questions:
         out += [f'<section class="question" id="q{q.number}">', f"<h2>Q{q.number}</h2>"]
         if q.text:
@@ -473,7 +503,7 @@ def _csv(t: Transcript) -> bytes:
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for a, _ in t.walk():
+    for a, _ in t.walk_all():  # introductions have question 0 and via "intro"
         writer.writerow([
             a.question, a.message_id, a.reply_to or "", "true" if a.reply_to_hidden else "false",
             csv_cell(a.author_name), a.author_id, _iso(a.created), _iso(a.edited_at),
@@ -517,6 +547,7 @@ def _json(t: Transcript) -> bytes:
             "reading": [{"title": title, "url": url} for title, url in t.reading],
             "intro": t.intro, "start": _iso(t.start), "timezone": t.timezone,
         },
+        "introductions": [answer(a) for a in t.introductions],
         "questions": [
             {"number": q.number, "text": q.text, "posted": _iso(q.posted) or None,
              "answers": [answer(a) for a in q.answers]}

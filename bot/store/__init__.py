@@ -33,14 +33,15 @@ from bot.store._series import _Series
 from bot.store._servers import _Servers
 from bot.store._shown import _Shown
 from bot.store.records import (
-    ACTIVE_CHAT_STATES, FINISHING_ACTIONS, Chat, ChatAction, ChatActionKind, ChatState, DueStep,
+    ACTIVE_CHAT_STATES, FINISHING_ACTIONS, INTRODUCTIONS, Chat, ChatAction, ChatActionKind,
+    ChatState, DueStep,
     NotFound, QuestionTally, Series, SeriesChange, SeriesState, ServerSettings, Step, StepState,
     StoreError, WrongState, from_db, to_db,
 )
 from bot.store.schema import migrations
 
 __all__ = [
-    "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "Chat", "ChatAction", "ChatActionKind",
+    "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "INTRODUCTIONS", "Chat", "ChatAction", "ChatActionKind",
     "ChatState", "DueStep", "NotFound", "QuestionTally", "Series", "SeriesChange", "SeriesState",
     "ServerSettings", "Step", "StepState",
     "Heartbeat", "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",

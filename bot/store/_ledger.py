@@ -259,6 +259,13 @@ class _Ledger(StoreBase):
             [guild_id, chat_id]).fetchone()
         return from_db(row[0]) if row else None
 
+    def first_question_at(self, guild_id: int, chat_id: int) -> datetime | None:
+        """When a chat's first question was posted (None before): introductions end then."""
+        row = self.db.execute(
+            "SELECT MIN(posted_at) FROM steps WHERE guild_id = ? AND chat_id = ? "
+            "AND kind = 'question' AND posted_at IS NOT NULL", [guild_id, chat_id]).fetchone()
+        return from_db(row[0]) if row else None
+
     def pending_count(self, guild_id: int, chat_id: int) -> int:
         return self.db.execute(
             "SELECT COUNT(*) FROM steps WHERE guild_id = ? AND chat_id = ? "

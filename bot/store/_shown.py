@@ -16,11 +16,24 @@ class _Shown(StoreBase):
     # it and has not opted out; everything here counts or returns shown answers only, and
     # the counting happens in SQL.
 
+    # Introductions (question 0) are shown too, but counted apart from the answers.
+
     @staticmethod
     def _shown(alias: str = "a") -> str:
-        """The SQL condition for the answer aliased `alias` to be shown."""
+        """The SQL condition for the answer or introduction aliased `alias` to be shown."""
         return (f"{alias}.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM optouts o "
                 f"WHERE o.guild_id = {alias}.guild_id AND o.user_id = {alias}.author_id)")
+
+    @classmethod
+    def _shown_answer(cls, alias: str = "a") -> str:
+        """Shown, and an answer to a question (not an introduction)."""
+        return f"{alias}.question > 0 AND {cls._shown(alias)}"
+
+    def introduction_counts(self, guild_id: int, chat_id: int) -> tuple[int, int]:
+        """(shown introductions, distinct members who introduced themselves) of a chat."""
+        return tuple(self.db.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT a.author_id) FROM answers a WHERE a.guild_id = ? "
+            f"AND a.chat_id = ? AND a.question = 0 AND {self._shown()}", [guild_id, chat_id]).fetchone())
 
     def find_chat(self, chat_id: int) -> Chat | None:
         """Operator-only (the command line), not scoped by server: the chat with this id
@@ -65,7 +78,7 @@ class _Shown(StoreBase):
         `first_time_participants` (members with no answer, withdrawn or not, in any of
         the server's earlier chats), `withheld` (answers left out because their author
         opted out)."""
-        shown = f"FROM answers a WHERE a.guild_id = :g AND a.chat_id = :c AND {self._shown()}"
+        shown = f"FROM answers a WHERE a.guild_id = :g AND a.chat_id = :c AND {self._shown_answer()}"
         row = self.db.execute(
             f"""
             SELECT (SELECT COUNT(*) {shown}),
@@ -80,7 +93,7 @@ class _Shown(StoreBase):
                             AND (earlier.start_at < this.start_at
                                  OR (earlier.start_at = this.start_at AND earlier.id < this.id)))),
                    (SELECT COUNT(*) FROM answers a WHERE a.guild_id = :g AND a.chat_id = :c
-                       AND a.deleted_at IS NULL
+                       AND a.question > 0 AND a.deleted_at IS NULL
                        AND a.author_id IN (SELECT user_id FROM optouts WHERE guild_id = :g))
               FROM chats this WHERE this.guild_id = :g AND this.id = :c
             """, {"g": guild_id, "c": chat_id}).fetchone()
@@ -93,7 +106,7 @@ class _Shown(StoreBase):
         """(question, answers, distinct participants) of a chat's shown answers."""
         return [QuestionTally(*r) for r in self.db.execute(
             f"SELECT a.question, COUNT(*), COUNT(DISTINCT a.author_id) FROM answers a "
-            f"WHERE a.guild_id = ? AND a.chat_id = ? AND {self._shown()} "
+            f"WHERE a.guild_id = ? AND a.chat_id = ? AND {self._shown_answer()} "
             "GROUP BY a.question ORDER BY a.question", [guild_id, chat_id])]
 
     def shown_counts_by_minute(self, guild_id: int, chat_id: int) -> list[tuple[datetime, int]]:
@@ -104,7 +117,7 @@ class _Shown(StoreBase):
             (datetime.fromisoformat(minute + ":00+00:00"), count)
             for minute, count in self.db.execute(
                 f"SELECT substr(a.created_at, 1, 16) AS minute, COUNT(*) FROM answers a "
-                f"WHERE a.guild_id = ? AND a.chat_id = ? AND {self._shown()} "
+                f"WHERE a.guild_id = ? AND a.chat_id = ? AND {self._shown_answer()} "
                 "GROUP BY minute ORDER BY minute", [guild_id, chat_id])
         ]
 
@@ -115,7 +128,7 @@ class _Shown(StoreBase):
         # the member used last.
         return [(r[0], r[1]) for r in self.db.execute(
             f"SELECT a.author_name, COUNT(*) AS n, MAX(a.created_at) FROM answers a "
-            f"WHERE a.guild_id = ? AND a.chat_id = ? AND {self._shown()} "
+            f"WHERE a.guild_id = ? AND a.chat_id = ? AND {self._shown_answer()} "
             "GROUP BY a.author_id ORDER BY n DESC, MIN(a.created_at) LIMIT ?",
             [guild_id, chat_id, limit])]
 

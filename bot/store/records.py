@@ -29,6 +29,11 @@ def from_db(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+# The question number under which a chat's introductions (messages in its channel between
+# the intro and Q1) are stored in the answers table.
+INTRODUCTIONS = 0
+
+
 class ChatState(str, Enum):
     SCHEDULED = "scheduled"  # waiting for its intro
     RUNNING = "running"  # intro posted, steps to go
