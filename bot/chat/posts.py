@@ -41,6 +41,9 @@ class Post:
     content: str | None = None
     # Buttons under the message: (label, custom_id); the Discord layer gives them meaning.
     buttons: tuple[tuple[str, str], ...] = ()
+    # The one role this post may ping (a server's reminder role, named in `content`);
+    # nothing else in any post ever pings.
+    ping_role: int | None = None
 
     def size(self) -> int:
         """Characters counted against Discord's 6,000-character embed total."""
@@ -146,13 +149,39 @@ def reading_list(definition: ChatDefinition) -> str:
     return "\n".join(f"• [{r.title}]({r.url})" for r in definition.reading)
 
 
-def reminder_post(definition: ChatDefinition, marker: str, *, starts: datetime) -> Post:
-    """The "starting soon" post before a chat."""
+def event_url(guild_id: int, event_id: int) -> str:
+    """The link that opens a Discord Scheduled Event."""
+    return f"https://discord.com/events/{guild_id}/{event_id}"
+
+
+def reminder_post(definition: ChatDefinition, marker: str, *, starts: datetime,
+                  event: str | None = None, role_id: int | None = None) -> Post:
+    """The "starting soon" post before a chat, linking its Event; with `role_id`, it
+    pings that role (and only it)."""
     description = (f"**{definition.title}** starts {timestamp(starts, 'F')} "
                    f"({timestamp(starts, 'R')}) here.")
+    if event:
+        description += f" [See the Event]({event})"
     if definition.reading:
         description += "\n\nPre-chat reading:\n" + reading_list(definition)
-    return Post(_embed("Starting soon", description, marker, definition.hashtag, False))
+    return Post(_embed("Starting soon", description, marker, definition.hashtag, False),
+                content=f"<@&{role_id}>" if role_id else None, ping_role=role_id)
+
+
+def reminder_dm(definition: ChatDefinition, *, starts: datetime, channel_url: str,
+                event: str | None = None) -> dict[str, Any]:
+    """The embed of the DM reminding a member who asked for it."""
+    description = (f"**{definition.title}** starts {timestamp(starts, 'F')} "
+                   f"({timestamp(starts, 'R')}). [Open the channel]({channel_url})")
+    if event:
+        description += f" · [the Event]({event})"
+    if definition.reading:
+        description += "\n\nPre-chat reading:\n" + reading_list(definition)
+    embed = {"title": shorten(f"Starting soon: {definition.title}", limits.EMBED_TITLE),
+             "description": shorten(description, limits.EMBED_DESCRIPTION), "color": COLOUR,
+             "footer": {"text": "You get this because you marked the Event as interested or "
+                                "turned reminders on. /reminders off in the server stops them."}}
+    return embed
 
 
 def intro_post(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.chat.posts import Post
+from bot.chat.posts import Post, event_url, reminder_dm
 from bot.exts._files import post_record
 from bot.run.dispatcher import PostFailed, Published, action_marker
 from bot.store import Chat, ChatActionKind, ChatState
@@ -74,11 +74,15 @@ class DiscordPoster:
         channel = await self._channel(channel_id)
         try:
             options = {"view": _buttons(post.buttons)} if post.buttons else {}
+            # Nothing pings, except a server's reminder role in "starting soon".
+            mentions = (discord.AllowedMentions(everyone=False, users=False, replied_user=False,
+                                                roles=[discord.Object(post.ping_role)])
+                        if post.ping_role else discord.AllowedMentions.none())
             message = await channel.send(
                 content=post.content,
                 embed=discord.Embed.from_dict(post.embed),
                 nonce=nonce,  # discord.py adds enforce_nonce: Discord refuses a duplicate
-                allowed_mentions=discord.AllowedMentions.none(),
+                allowed_mentions=mentions,
                 **options,
             )
         except discord.DiscordServerError:
@@ -126,6 +130,8 @@ class DiscordPoster:
     async def chat_action(self, chat: Chat, kind: ChatActionKind) -> str | None:
         if kind is ChatActionKind.ANNOUNCE:
             return await self.create_event(chat)
+        if kind is ChatActionKind.REMIND:
+            return await self.remind_members(chat)
         if kind is ChatActionKind.EVENT_START:
             return await self._event(chat, end=False)
         if kind is ChatActionKind.EVENT_END:
@@ -181,6 +187,60 @@ class DiscordPoster:
             raise failure(exc, "creating the Scheduled Event") from None
         self.bot.store.set_chat_discord_ids(chat.guild_id, chat.id, scheduled_event_id=event.id)
         return None
+
+    async def remind_members(self, chat: Chat) -> str | None:
+        """DM a reminder to each member who marked the chat's Event interested or turned
+        reminders on, once each (a member is noted before the DM goes, so a crash never
+        sends a second one). A member whose DMs are closed is passed over silently; a
+        passing refusal (a rate limit, Discord down) gives the member back to be tried
+        again when the action is retried."""
+        store = self.bot.store
+        chat = store.chat(chat.guild_id, chat.id)
+        if chat.state not in (ChatState.SCHEDULED, ChatState.RUNNING):
+            return f"the chat is {chat.state.value}: no reminders"
+        guild = self.bot.get_guild(chat.guild_id)
+        if guild is None:
+            raise PostFailed("the server is not available to the bot yet")
+        wanted = set(store.reminder_optins(chat.guild_id))
+        if chat.scheduled_event_id:
+            try:
+                event = await guild.fetch_scheduled_event(chat.scheduled_event_id)
+                wanted |= {user.id async for user in event.users()}
+            except discord.NotFound:
+                pass  # the Event was deleted in Discord: only those who opted in
+            except discord.HTTPException as exc:
+                raise failure(exc, "reading who is interested in the Event") from None
+        wanted.discard(self.bot.user.id if self.bot.user else 0)
+        event = event_url(chat.guild_id, chat.scheduled_event_id) if chat.scheduled_event_id else None
+        embed = discord.Embed.from_dict(reminder_dm(
+            chat.definition, starts=chat.start_at, event=event,
+            channel_url=f"https://discord.com/channels/{chat.guild_id}/{chat.channel_id}"))
+        sent = closed = 0
+        passing: list[PostFailed] = []
+        for user_id in sorted(wanted):
+            if not store.claim_reminder(chat.guild_id, chat.id, user_id, self.bot.now()):
+                continue  # reminded already
+            try:
+                user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+                await user.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+            except discord.Forbidden:
+                store.reminder_outcome(chat.guild_id, chat.id, user_id, "dms closed")
+                closed += 1
+                continue
+            except discord.NotFound:
+                store.reminder_outcome(chat.guild_id, chat.id, user_id, "no such user")
+                continue
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+                store.reminder_outcome(chat.guild_id, chat.id, user_id, None)
+                passing.append(failure(exc, "sending a reminder") if isinstance(exc, discord.HTTPException)
+                               else PostFailed(f"sending a reminder: {exc}"))
+                continue
+            store.reminder_outcome(chat.guild_id, chat.id, user_id, "sent")
+            sent += 1
+        if passing:
+            raise PostFailed(f"{len(passing)} reminders not sent yet ({passing[0].reason})",
+                             retry_after=max((p.retry_after or 0) for p in passing) or None)
+        return f"{sent} reminded by DM" + (f", {closed} with DMs closed" if closed else "")
 
     async def _event(self, chat: Chat, *, end: bool) -> str | None:
         """Start (or end) the chat's Scheduled Event. Each call uses the event object

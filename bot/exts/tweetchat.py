@@ -707,33 +707,48 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         timezone="default IANA time zone", host_role="a role whose members may run chats",
         catch_up="what to do with steps missed while the bot was offline",
         archive_threads="archive and lock question threads when a chat ends",
-        reminder_minutes="post a 'starting soon' reminder this many minutes before (0: none)",
+        reminder_minutes="post a 'starting soon' reminder this many minutes before (0: no reminders at all)",
+        reminder_role="ping this role (members give it themselves) in 'starting soon', instead of DMs",
+        reminders_by="how members are reminded: a DM to those who asked, or the reminder role",
         retention_days="delete stored answers older than this many days (0: keep them)",
         share_record="post the statistics, chart and transcript after each chat's wrap-up",
     )
     @app_commands.autocomplete(timezone=_zone_choices)
     @app_commands.choices(catch_up=[app_commands.Choice(name="post late, with a note", value="post-late"),
-                                    app_commands.Choice(name="skip", value="skip")])
+                                    app_commands.Choice(name="skip", value="skip")],
+                          reminders_by=[app_commands.Choice(name="a DM to members who asked", value="dm"),
+                                        app_commands.Choice(name="pinging the reminder role", value="role")])
     async def config(self, interaction: discord.Interaction, timezone: str | None = None,
                      host_role: discord.Role | None = None, catch_up: str | None = None,
                      archive_threads: bool | None = None,
                      reminder_minutes: app_commands.Range[int, 0, 1440] | None = None,
                      retention_days: app_commands.Range[int, 0, MAX_RETENTION_DAYS] | None = None,
-                     share_record: bool | None = None) -> None:
+                     share_record: bool | None = None, reminder_role: discord.Role | None = None,
+                     reminders_by: str | None = None) -> None:
         given = {"timezone": timezone, "host_role_id": host_role and host_role.id,
                  "catch_up": catch_up, "archive_threads": archive_threads,
                  "reminder_lead_minutes": reminder_minutes, "retention_days": retention_days,
-                 "share_record": share_record}
+                 "share_record": share_record, "reminder_role_id": reminder_role and reminder_role.id}
         changes = {name: value for name, value in given.items() if value is not None}
+        if reminders_by == "dm":
+            changes["reminder_role_id"] = None
+        elif reminders_by == "role" and reminder_role is None and \
+                not self.bot.store.server_settings(interaction.guild_id).reminder_role_id:
+            raise InputError("name the role to ping with reminder_role (a role members give "
+                             "themselves); nothing was changed")
         s = self.bot.control.configure(interaction.guild_id, actor_id=interaction.user.id,
                                        **changes)
+        reminders = "none"
+        if s.reminder_lead_minutes:
+            how = (f"pinging <@&{s.reminder_role_id}>" if s.reminder_role_id
+                   else "by DM to members who asked")
+            reminders = f"{s.reminder_lead_minutes} min before, {how}"
         await interaction.response.send_message(
             ("✅ Saved. " if changes else "") +
             f"Time zone: **{s.timezone or self.bot.settings.default_timezone}** · host role: "
             f"{f'<@&{s.host_role_id}>' if s.host_role_id else 'none'} · catch-up: "
             f"**{s.catch_up or 'as each chat file says'}** · archive threads at the end: "
-            f"**{'yes' if s.archive_threads else 'no'}** · reminder: "
-            f"**{f'{s.reminder_lead_minutes} min before' if s.reminder_lead_minutes else 'none'}**"
+            f"**{'yes' if s.archive_threads else 'no'}** · reminder: **{reminders}**"
             f" · answers kept: **{f'{s.retention_days} days' if s.retention_days else 'until deleted'}**"
             f" · record after each chat: **{'posted' if s.share_record else 'on request'}**",
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

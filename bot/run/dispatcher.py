@@ -147,6 +147,8 @@ ACTION_NAMES = {
     ChatActionKind.EVENT_END: "Ending the Discord Event",
     ChatActionKind.ARCHIVE_THREADS: "Archiving the question threads",
     ChatActionKind.SHARE_RECORD: "Posting the record under the wrap-up",
+    ChatActionKind.ANNOUNCE: "Creating the Discord Event",
+    ChatActionKind.REMIND: "Sending reminders by DM",
 }
 
 
@@ -390,6 +392,9 @@ class Dispatcher:
                         step_label(step.kind, step.question))
             await self._after_step(self.store.chat(chat.guild_id, chat.id))
             return
+        if step.kind is StepKind.REMINDER and not self.store.server_settings(chat.guild_id).reminder_role_id:
+            # No reminder role: the members who asked are reminded by DM.
+            self.store.add_chat_actions(chat.guild_id, chat.id, [ChatActionKind.REMIND], published.at)
         if step.kind is StepKind.INTRO:
             with self.store.transaction():
                 if chat.state is ChatState.SCHEDULED:
@@ -490,7 +495,9 @@ def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = 
     definition: ChatDefinition = chat.definition
     mark = marker(chat.id, step.kind, step.question)
     if step.kind is StepKind.REMINDER:
-        return posts.reminder_post(definition, mark, starts=chat.start_at)
+        event = posts.event_url(chat.guild_id, chat.scheduled_event_id) if chat.scheduled_event_id else None
+        return posts.reminder_post(definition, mark, starts=chat.start_at, event=event,
+                                   role_id=store.server_settings(chat.guild_id).reminder_role_id)
     if step.kind is StepKind.INTRO:
         return posts.intro_post(definition, mark, due=due, posted=posted)
     if step.kind is StepKind.QUESTION:

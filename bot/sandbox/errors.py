@@ -84,6 +84,11 @@ def cannot_edit_others_message() -> APIError:
     return APIError(403, 50005, "Cannot edit a message authored by another user")
 
 
+def cannot_message_user() -> APIError:
+    """A DM to a user who does not accept them (or shares no server with the bot)."""
+    return APIError(403, 50007, "Cannot send messages to this user")
+
+
 def empty_message() -> APIError:
     return APIError(400, 50006, "Cannot send an empty message")
 

@@ -150,6 +150,15 @@ class ScriptedMember:
     def guild_id(self) -> int:
         return self._sandbox.guild_id
 
+    def direct_messages(self) -> list[st.Message]:
+        """What the bot sent this member by DM, oldest first."""
+        return list(self._sandbox.dms.received.get(self.id, ()))
+
+    def close_dms(self, closed: bool = True) -> None:
+        """Stop (or, with False, allow again) direct messages from the bot, as a member
+        does in the server's privacy settings; the bot's DMs are then refused (50007)."""
+        (self._sandbox.dms.closed.add if closed else self._sandbox.dms.closed.discard)(self.id)
+
     def permissions_in(self, channel_id: int | None = None) -> int:
         """This member's permission bits in a channel (default: #tweetchat)."""
         return self._world.channel_permissions(channel_id or self._sandbox.channel_id, self.id)

@@ -173,6 +173,14 @@ class RestAPI:
         data.update(verified=True, mfa_enabled=False, email=None, locale="en-US")
         return data
 
+    @route("POST", "/users/@me/channels")
+    async def create_dm(self, request: web.Request) -> Any:
+        """"Create DM" with ``recipient_id``."""
+        body = await _json(request)
+        if "recipient_id" not in body:
+            raise errors.field_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required")
+        return self.dms.open(snowflake(str(body["recipient_id"]), "recipient_id"))
+
     @route("GET", "/users/{user_id}")
     async def get_user(self, request: web.Request) -> Any:
         user = self.world.users.get(snowflake(request.match_info["user_id"], "user_id"))
@@ -358,6 +366,9 @@ class RestAPI:
     async def create_message(self, request: web.Request) -> Any:
         """"Create Message", JSON or multipart with ``payload_json`` and ``files[n]``."""
         channel_id = snowflake(request.match_info["channel_id"], "channel_id")
+        if self.dms.is_dm(channel_id):
+            body, _ = await _message_body(self.world, request)
+            return self.world.message_payload(self.dms.send(channel_id, body))
         self.world.channel(channel_id)
         body, attachments = await _message_body(self.world, request)
         reference = body.get("message_reference") or None
@@ -603,7 +614,8 @@ class RestAPI:
         guild_id = snowflake(request.match_info["guild_id"], "guild_id")
         event = self.world_events.get(guild_id, snowflake(request.match_info["event_id"], "event_id"))
         return [
-            {"guild_scheduled_event_id": str(event.id), "user": self.world.users[u].payload()}
+            {"guild_scheduled_event_id": str(event.id), "guild_scheduled_event_exception_id": None,
+             "user_id": str(u), "user": self.world.users[u].payload(), "response": 1}  # INTERESTED
             for u in sorted(event.interested_user_ids)
         ]
 

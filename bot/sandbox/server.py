@@ -19,6 +19,7 @@ from aiohttp import web
 
 from . import permissions as perms
 from . import state as st
+from .dms import DirectMessages
 from .events import ScheduledEvents
 from .faults import Faults
 from .gateway import Gateway, GatewayOptions
@@ -88,6 +89,7 @@ class Sandbox:
         self.rest = RestAPI(world, self.interactions, self.gateway, self.faults, self.rate_limiter,
                             lambda: self.gateway_url)
         self.rest.world_events = self.scheduled_events
+        self.dms = self.rest.dms = DirectMessages(world)
         self._members: dict[str, ScriptedMember] = {}
         self._message_waiters: list[tuple[Callable[[st.Message], bool], asyncio.Future[st.Message]]] = []
         world.listeners.append(self._notice_message)

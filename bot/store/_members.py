@@ -66,6 +66,12 @@ class _Members(StoreBase):
             "chats_saved": list(self.db.query(
                 "SELECT id, title, created_at FROM saved_chats WHERE guild_id = ? "
                 "AND created_by = ? ORDER BY id", [guild_id, user_id])),
+            "reminders_on_since": (self.db.execute(
+                "SELECT at FROM reminder_optins WHERE guild_id = ? AND user_id = ?",
+                [guild_id, user_id]).fetchone() or [None])[0],
+            "reminders_sent": list(self.db.query(
+                "SELECT chat_id, at, outcome FROM reminders_sent WHERE guild_id = ? AND user_id = ? "
+                "ORDER BY chat_id", [guild_id, user_id])),
             "series_created": list(self.db.query(
                 "SELECT id, title, repeat, state FROM series WHERE guild_id = ? AND created_by = ? "
                 "ORDER BY id", [guild_id, user_id])),
@@ -87,9 +93,10 @@ class _Members(StoreBase):
         with self.transaction():
             where = "guild_id = ? AND author_id = ?"
             erased = self._erase_answers(where, [guild_id, user_id], "member request", now)
-            erased["optouts"] = self.db.execute(
-                "DELETE FROM optouts WHERE guild_id = ? AND user_id = ?",
-                [guild_id, user_id]).rowcount
+            for table in ("optouts", "reminder_optins", "reminders_sent"):
+                erased[table] = self.db.execute(
+                    f"DELETE FROM {table} WHERE guild_id = ? AND user_id = ?",
+                    [guild_id, user_id]).rowcount
             for table, column in (("chats", "created_by"), ("saved_chats", "created_by"),
                                   ("series", "created_by"), ("audit_log", "actor_id")):
                 erased[table] = self.db.execute(

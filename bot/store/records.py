@@ -150,6 +150,7 @@ class ChatActionKind(str, Enum):
     ARCHIVE_THREADS = "archive_threads"  # the question threads are archived and locked
     SHARE_RECORD = "share_record"  # statistics, chart and transcript under the wrap-up
     ANNOUNCE = "announce"  # a series occurrence gets its Scheduled Event when it is scheduled
+    REMIND = "remind"  # "starting soon" is out: DM the members who asked to be reminded
 
 
 FINISHING_ACTIONS = (ChatActionKind.EVENT_END, ChatActionKind.ARCHIVE_THREADS,
@@ -184,6 +185,7 @@ class ServerSettings:
     archive_threads: bool = True
     retention_days: int | None = None  # answers older than this are purged; None: kept
     share_record: bool = False  # the wrap-up carries the statistics, chart and transcript
+    reminder_role_id: int | None = None  # pinged by "starting soon", instead of DM reminders
 
 
 

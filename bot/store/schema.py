@@ -277,3 +277,19 @@ def m008_series(db: sqlite_utils.Database) -> None:
     # cancelled chat (a skipped or swapped occurrence) leaves room for its replacement.
     db.execute("CREATE UNIQUE INDEX idx_chats_series_occurrence ON chats (series_id, occurrence) "
                "WHERE series_id IS NOT NULL AND state != 'cancelled'")
+
+
+@migrations()
+def m009_reminders(db: sqlite_utils.Database) -> None:
+    # Reminders that reach people: a role the "starting soon" post pings (members give it
+    # themselves), or else a DM to each member who marked the chat's Event interested or
+    # turned reminders on (/reminders). reminders_sent holds one row per member per chat,
+    # written before the DM is sent: a reminder goes at most once.
+    db["servers"].add_column("reminder_role_id", int)
+    db["reminder_optins"].create({"guild_id": int, "user_id": int, "at": str},
+                                 pk=("guild_id", "user_id"), not_null={"at"})
+    db["reminders_sent"].create(
+        {"guild_id": int, "chat_id": int, "user_id": int, "at": str, "outcome": str},
+        pk=("chat_id", "user_id"), foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "at"})
+    db["reminders_sent"].create_index(["guild_id", "user_id"])

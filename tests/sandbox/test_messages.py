@@ -185,3 +185,25 @@ async def test_history_without_read_message_history_is_empty(sandbox, client):
     await sandbox.member("pat").send("before the change")
     sandbox.set_bot_channel_permissions(sandbox.channel_id, deny=perms.READ_MESSAGE_HISTORY)
     assert [m async for m in client.get_channel(sandbox.channel_id).history(limit=10)] == []
+
+
+@pytest.mark.refusals_expected
+async def test_direct_messages_reach_members_unless_their_dms_are_closed(sandbox, client):
+    pat = sandbox.member("pat")
+    user = await client.fetch_user(pat.id)
+    sent = await user.send("Starting soon", embed=discord.Embed(title="Reminder"))
+    [received] = pat.direct_messages()
+    assert received.id == sent.id and received.embeds[0]["title"] == "Reminder"
+    assert isinstance(sent.channel, discord.DMChannel) and sent.channel.recipient.id == pat.id
+    assert all(m.id != sent.id for m in sandbox.history())  # never in a guild channel
+    again = await user.create_dm()
+    assert again.id == sent.channel.id  # the same DM channel every time
+    with pytest.raises(discord.HTTPException) as too_long:
+        await user.send("x" * 2001)
+    assert too_long.value.code == 50035
+    pat.close_dms()
+    with pytest.raises(discord.Forbidden) as refused:
+        await user.send("hello again")
+    assert (refused.value.status, refused.value.code) == (403, 50007)
+    assert refused.value.text == "Cannot send messages to this user"
+    assert len(pat.direct_messages()) == 1
