@@ -154,8 +154,8 @@ async def test_a_permanent_refusal_is_shown_to_moderators_and_retried_until_fixe
     assert "⚠️ Intro not posted yet" in shown and "Send Messages" in shown
     # Several retries, one notice.
     await eventually(lambda: bot.store.steps(sb.guild_id, chat.id)[0].attempts >= 3, timeout=60)
-    told = [r for r in caplog.records if "could not tell the host" in r.getMessage()]
-    assert len(told) == 1  # the sandbox has no DMs; the bot tried once
+    told = [m for m in sb.moderator.direct_messages() if "could not be posted" in m.content]
+    assert len(told) == 1 and "Send Messages" in told[0].content  # a DM to the host, once
     sb.set_bot_channel_permissions(sb.channel_id)  # fixed
     await eventually(lambda: finished_cleanly(sb, bot, chat.id), timeout=120)
     steps = bot.store.steps(sb.guild_id, chat.id)
