@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Everything is fitted on the tuning parts; tuning2 and tuning3 were held-out parts 1 and 2
+# Everything is fitted on the tuning parts; tuning2, 3 and 4 were held-out parts 1, 2 and 3b
 # until they had been scored once (their headers say when). The held-out part is scored,
 # never tuned on.
-TUNING_PARTS = (HERE / "tuning.toml", HERE / "tuning2.toml", HERE / "tuning3.toml")
-# Held-out part 3, written by helpers for the refit of 2026-12-02 (one file per writer).
-HELDOUT_PARTS = tuple(sorted(HERE.glob("heldout3*.toml")))
+TUNING_PARTS = (HERE / "tuning.toml", HERE / "tuning2.toml", HERE / "tuning3.toml",
+                HERE / "tuning4.toml")
+# Held-out part 4, written by a helper for the refit of 2026-12-03 in UK and Irish voices.
+HELDOUT_PARTS = (HERE / "heldout4.toml",)
 DEPTH = 10
 
 

@@ -49,4 +49,12 @@ OUT_OF_SCOPE = (
     "how do I set up a business account with opening hours and auto replies",
     "my video call camera is not working for a telehealth appointment",
     "which phone camera settings take the clearest clinical photos for the notes",
+    # near misses seen in the tuning parts (2026-12-03)
+    "accepting money or a gift from a grateful patient",
+    "can I secretly record a meeting with my manager",
+    "what microphone, lighting and camera should I buy to film videos",
+    "how the linkedin algorithm works and how to get more views",
+    "dating a coworker and whether I must tell my manager",
+    "does a social media course count towards my continuing education credits",
+    "how to manage a clinical condition I saw discussed on social media",
 )
