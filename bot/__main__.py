@@ -552,6 +552,40 @@ def cmd_export(args: argparse.Namespace, now: Now) -> int:
     return _deliver(data, args.output)
 
 
+def cmd_cpd(args: argparse.Namespace, now: Now) -> int:
+    """Print a member's CPD record of a chat (their answers, the chat, their reflection),
+    as the member would get it by DM or from /cpd export."""
+    from bot.record.cpd import build_cpd_record, render_cpd
+
+    store, chat = _open_chat(args)
+    if store is None:
+        return chat
+    try:
+        record = build_cpd_record(store, chat.guild_id, chat.id, args.member)
+    finally:
+        store.close()
+    if record is None:
+        print(f"error: member {args.member} has no answer in chat {chat.id}, so there is no "
+              "record; `tweetchat export CHAT --format csv` lists who answered", file=sys.stderr)
+        return EXIT_INVALID
+    return _deliver(render_cpd([record], args.format), args.output)
+
+
+def cmd_nudge(args: argparse.Namespace, now: Now) -> int:
+    """Say whether an answer would get the confidentiality nudge, and which guidance entry
+    the private note would point to."""
+    from bot.nudge import assess
+
+    verdict = assess(args.text, tuple(args.attachment or ()))
+    if args.json:
+        print(json.dumps({"nudge": verdict.nudge, "entry": verdict.entry, "why": verdict.why}))
+    elif verdict.nudge:
+        print(f"nudge: {verdict.why}; the note points to /guidance entry {verdict.entry}")
+    else:
+        print(f"no nudge: {verdict.why}")
+    return EXIT_OK
+
+
 def cmd_stats(args: argparse.Namespace, now: Now) -> int:
     """Print a chat's statistics (participants, answers per question, replies, the
     busiest minute) and optionally write the answers-per-minute chart as a PNG."""
@@ -823,6 +857,20 @@ COMMANDS: dict[str, Command] = {
                help="md (default, or the -o file's extension), html, csv or json"),
         option("-o", "--output", metavar="FILE", help="write here, not to standard output"),
         DB_OPTION,
+    )),
+    "cpd": Command(cmd_cpd, "print a member's CPD record of a chat (Markdown, HTML or JSON)", (
+        option("chat", type=int, metavar="CHAT", help="the chat's id"),
+        option("--member", type=number(int, 1, 2 ** 64 - 1, "123456789012345678"), required=True,
+               metavar="ID", help="the member's Discord id"),
+        option("--format", choices=("md", "html", "json"), default="md", help="md (default), html or json"),
+        option("-o", "--output", metavar="FILE", help="write here, not to standard output"),
+        DB_OPTION,
+    )),
+    "nudge": Command(cmd_nudge, "would this answer get the private confidentiality nudge?", (
+        option("text", help="the answer's text"),
+        option("--attachment", action="append", metavar="FILE",
+               help="an attached file's name (repeatable)"),
+        option("--json", action="store_true", help='print {"nudge": ..., "entry": ..., "why": ...}'),
     )),
     "stats": Command(cmd_stats, "print a chat's statistics; --chart FILE writes the PNG chart", (
         option("chat", type=int, metavar="CHAT", help="the chat's id"),

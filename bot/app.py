@@ -34,7 +34,8 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance",
-              "bot.exts.privacy", "bot.exts.catchup", "bot.exts.reminders")
+              "bot.exts.privacy", "bot.exts.catchup", "bot.exts.reminders",
+              "bot.exts.confidentiality")
 
 
 def intents() -> discord.Intents:

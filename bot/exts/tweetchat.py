@@ -710,6 +710,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         reminder_minutes="post a 'starting soon' reminder this many minutes before (0: no reminders at all)",
         reminder_role="ping this role (members give it themselves) in 'starting soon', instead of DMs",
         reminders_by="how members are reminded: a DM to those who asked, or the reminder role",
+        confidentiality_nudge="privately DM an author whose answer may identify a patient (default: off)",
         retention_days="delete stored answers older than this many days (0: keep them)",
         share_record="post the statistics, chart and transcript after each chat's wrap-up",
     )
@@ -724,11 +725,13 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                      reminder_minutes: app_commands.Range[int, 0, 1440] | None = None,
                      retention_days: app_commands.Range[int, 0, MAX_RETENTION_DAYS] | None = None,
                      share_record: bool | None = None, reminder_role: discord.Role | None = None,
-                     reminders_by: str | None = None) -> None:
+                     reminders_by: str | None = None,
+                     confidentiality_nudge: bool | None = None) -> None:
         given = {"timezone": timezone, "host_role_id": host_role and host_role.id,
                  "catch_up": catch_up, "archive_threads": archive_threads,
                  "reminder_lead_minutes": reminder_minutes, "retention_days": retention_days,
-                 "share_record": share_record, "reminder_role_id": reminder_role and reminder_role.id}
+                 "share_record": share_record, "reminder_role_id": reminder_role and reminder_role.id,
+                 "confidentiality_nudge": confidentiality_nudge}
         changes = {name: value for name, value in given.items() if value is not None}
         if reminders_by == "dm":
             changes["reminder_role_id"] = None
@@ -750,7 +753,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             f"**{s.catch_up or 'as each chat file says'}** · archive threads at the end: "
             f"**{'yes' if s.archive_threads else 'no'}** · reminder: **{reminders}**"
             f" · answers kept: **{f'{s.retention_days} days' if s.retention_days else 'until deleted'}**"
-            f" · record after each chat: **{'posted' if s.share_record else 'on request'}**",
+            f" · record after each chat: **{'posted' if s.share_record else 'on request'}**"
+            f" · confidentiality nudge: **{'on' if s.confidentiality_nudge else 'off'}**",
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 

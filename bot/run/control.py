@@ -147,7 +147,7 @@ class ChatControl:
         :param changes: any of ``timezone`` (an IANA name, resolved), ``host_role_id``,
             ``catch_up`` ("post-late" or "skip"), ``reminder_lead_minutes`` (0 to 1440),
             ``archive_threads``, ``retention_days`` (1 to 3650, or 0/None: keep answers),
-            ``share_record``, ``reminder_role_id`` (pinged by "starting soon" instead of DM
+            ``share_record``, ``confidentiality_nudge``, ``reminder_role_id`` (pinged by "starting soon" instead of DM
             reminders; None: DMs).
         :raises InputError, UnknownTimeZone: naming the setting and what would be valid.
         """
@@ -173,7 +173,8 @@ class ChatControl:
             elif name == "reminder_role_id" and value == guild_id:
                 raise InputError("the reminder role can't be @everyone; make a role members give "
                                  "themselves (e.g. \"chat reminders\") and name that")
-            elif name not in ("host_role_id", "archive_threads", "share_record", "reminder_role_id"):
+            elif name not in ("host_role_id", "archive_threads", "share_record", "reminder_role_id",
+                              "confidentiality_nudge"):
                 raise InputError(f"there is no setting called {name!r}")
             checked[name] = value
         if not checked:

@@ -6,7 +6,7 @@ It is built on sqlite-utils, runs in WAL mode, and keeps the database readable w
 ordinary tools (``sqlite-utils tables tweetchat.db``). :class:`Store` is the one public
 class; its methods are grouped by concern in the private modules (`_ledger`: chats and
 steps; `_series`: recurring chats; `_answers`: answers as they arrive; `_members`: opt-outs, erasure, retention;
-`_shown`: what transcripts and statistics count; `_servers`: settings and audit). They
+`_shown`: what transcripts and statistics count; `_cpd`: members' CPD records and reflections; `_servers`: settings and audit). They
 return the typed records of `bot.store.records` or plain rows for exports, and raise
 :class:`NotFound` or :class:`WrongState` (both :class:`StoreError`) rather than doing
 nothing.
@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.store._answers import _Answers
+from bot.store._cpd import _Cpd
 from bot.store._health import Heartbeat, _Health
 from bot.store._ledger import _Ledger
 from bot.store._members import _Members
@@ -35,20 +36,20 @@ from bot.store._shown import _Shown
 from bot.store.records import (
     ACTIVE_CHAT_STATES, FINISHING_ACTIONS, INTRODUCTIONS, Chat, ChatAction, ChatActionKind,
     ChatState, DueStep,
-    NotFound, QuestionTally, Series, SeriesChange, SeriesState, ServerSettings, Step, StepState,
+    NotFound, QuestionTally, Reflection, Series, SeriesChange, SeriesState, ServerSettings, Step, StepState,
     StoreError, WrongState, from_db, to_db,
 )
 from bot.store.schema import migrations
 
 __all__ = [
     "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "INTRODUCTIONS", "Chat", "ChatAction", "ChatActionKind",
-    "ChatState", "DueStep", "NotFound", "QuestionTally", "Series", "SeriesChange", "SeriesState",
+    "ChatState", "DueStep", "NotFound", "QuestionTally", "Reflection", "Series", "SeriesChange", "SeriesState",
     "ServerSettings", "Step", "StepState",
     "Heartbeat", "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",
 ]
 
 
-class Store(_Servers, _Ledger, _Series, _Answers, _Members, _Shown, _Health):
+class Store(_Servers, _Ledger, _Series, _Answers, _Members, _Shown, _Cpd, _Health):
     """All reads and writes of the bot's SQLite database."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False, beside_bot: bool = False) -> None:

@@ -72,6 +72,18 @@ class _Members(StoreBase):
             "reminders_sent": list(self.db.query(
                 "SELECT chat_id, at, outcome FROM reminders_sent WHERE guild_id = ? AND user_id = ? "
                 "ORDER BY chat_id", [guild_id, user_id])),
+            "cpd_records_after_every_chat_since": (self.db.execute(
+                "SELECT at FROM cpd_optins WHERE guild_id = ? AND user_id = ?",
+                [guild_id, user_id]).fetchone() or [None])[0],
+            "cpd_records_sent": list(self.db.query(
+                "SELECT chat_id, at, outcome FROM cpd_sent WHERE guild_id = ? AND user_id = ? "
+                "ORDER BY chat_id", [guild_id, user_id])),
+            "reflections": list(self.db.query(
+                "SELECT chat_id, learned, change, standards, updated_at FROM reflections "
+                "WHERE guild_id = ? AND user_id = ? ORDER BY chat_id", [guild_id, user_id])),
+            "confidentiality_nudges": list(self.db.query(
+                "SELECT chat_id, at FROM nudges_sent WHERE guild_id = ? AND user_id = ? ORDER BY chat_id",
+                [guild_id, user_id])),
             "series_created": list(self.db.query(
                 "SELECT id, title, repeat, state FROM series WHERE guild_id = ? AND created_by = ? "
                 "ORDER BY id", [guild_id, user_id])),
@@ -93,7 +105,8 @@ class _Members(StoreBase):
         with self.transaction():
             where = "guild_id = ? AND author_id = ?"
             erased = self._erase_answers(where, [guild_id, user_id], "member request", now)
-            for table in ("optouts", "reminder_optins", "reminders_sent"):
+            for table in ("optouts", "reminder_optins", "reminders_sent", "cpd_optins", "cpd_sent",
+                          "reflections", "nudges_sent"):
                 erased[table] = self.db.execute(
                     f"DELETE FROM {table} WHERE guild_id = ? AND user_id = ?",
                     [guild_id, user_id]).rowcount

@@ -21,17 +21,19 @@ class _Servers(StoreBase):
             catch_up=r["catch_up"], reminder_lead_minutes=r["reminder_lead_minutes"],
             archive_threads=bool(r["archive_threads"]), retention_days=r["retention_days"],
             share_record=bool(r["share_record"]), reminder_role_id=r["reminder_role_id"],
+            confidentiality_nudge=bool(r["confidentiality_nudge"]),
         )
 
     def update_server_settings(self, guild_id: int, now: datetime, **changes: Any) -> ServerSettings:
         """Change some of a server's settings; unknown names raise StoreError."""
         allowed = {"timezone", "host_role_id", "catch_up", "reminder_lead_minutes",
-                   "archive_threads", "retention_days", "share_record", "reminder_role_id"}
+                   "archive_threads", "retention_days", "share_record", "reminder_role_id",
+                   "confidentiality_nudge"}
         unknown = set(changes) - allowed
         if unknown:
             raise StoreError(f"unknown server settings: {', '.join(sorted(unknown))}")
         current = self.server_settings(guild_id).__dict__ | changes
-        for flag in ("archive_threads", "share_record"):
+        for flag in ("archive_threads", "share_record", "confidentiality_nudge"):
             current[flag] = int(bool(current[flag]))
         self.db["servers"].upsert({**current, "updated_at": to_db(now)}, pk="guild_id")
         return self.server_settings(guild_id)

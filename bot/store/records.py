@@ -186,7 +186,22 @@ class ServerSettings:
     retention_days: int | None = None  # answers older than this are purged; None: kept
     share_record: bool = False  # the wrap-up carries the statistics, chart and transcript
     reminder_role_id: int | None = None  # pinged by "starting soon", instead of DM reminders
+    confidentiality_nudge: bool = False  # DM an author whose answer may identify a patient
 
+
+
+@dataclass(frozen=True)
+class Reflection:
+    """A member's own reflection on a chat, for their CPD record (never shown to others)."""
+
+    learned: str
+    change: str
+    standards: str
+    updated: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.learned.strip() or self.change.strip() or self.standards.strip())
 
 
 class QuestionTally(NamedTuple):

@@ -293,3 +293,30 @@ def m009_reminders(db: sqlite_utils.Database) -> None:
         pk=("chat_id", "user_id"), foreign_keys=[("chat_id", "chats", "id")],
         not_null={"guild_id", "at"})
     db["reminders_sent"].create_index(["guild_id", "user_id"])
+
+
+@migrations()
+def m010_cpd_and_nudges(db: sqlite_utils.Database) -> None:
+    # Members' CPD records (/cpd): who wants one after every chat (cpd_optins), who has
+    # been sent one for a chat (cpd_sent: one row before the DM goes, so at most once),
+    # and their own reflections, private to them.
+    db["cpd_optins"].create({"guild_id": int, "user_id": int, "at": str},
+                            pk=("guild_id", "user_id"), not_null={"at"})
+    db["cpd_sent"].create(
+        {"guild_id": int, "chat_id": int, "user_id": int, "at": str, "outcome": str},
+        pk=("chat_id", "user_id"), foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "at"})
+    db["cpd_sent"].create_index(["guild_id", "user_id"])
+    db["reflections"].create(
+        {"guild_id": int, "chat_id": int, "user_id": int, "learned": str, "change": str,
+         "standards": str, "updated_at": str},
+        pk=("chat_id", "user_id"), foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"guild_id", "learned", "change", "standards", "updated_at"})
+    db["reflections"].create_index(["guild_id", "user_id"])
+    # The confidentiality nudge (a server setting, off by default): who was nudged in which
+    # chat, so nobody is nudged twice in one chat. No text is kept.
+    db["servers"].add_column("confidentiality_nudge", int, not_null_default=0)
+    db["nudges_sent"].create({"guild_id": int, "chat_id": int, "user_id": int, "at": str},
+                             pk=("chat_id", "user_id"), foreign_keys=[("chat_id", "chats", "id")],
+                             not_null={"guild_id", "at"})
+    db["nudges_sent"].create_index(["guild_id", "user_id"])
