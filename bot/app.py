@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.exts.answers", "bot.exts.tweetchat", "bot.exts.guidance",
               "bot.exts.privacy", "bot.exts.catchup", "bot.exts.reminders",
-              "bot.exts.confidentiality")
+              "bot.exts.confidentiality", "bot.exts.cpd")
 
 
 def intents() -> discord.Intents:

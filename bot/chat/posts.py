@@ -254,10 +254,14 @@ class NextChat:
     start: datetime | None
 
 
+CPD_RECORD = "cpd:record:"  # the wrap-up's button; the CPD extension answers it
+CPD_BUTTON_LABEL = "My CPD record"
+
+
 def wrap_up_post(
     definition: ChatDefinition, marker: str, counts: ChatCounts, *,
     due: datetime | None = None, posted: datetime | None = None,
-    following: NextChat | None = None,
+    following: NextChat | None = None, chat_id: int | None = None,
 ) -> Post:
     """The closing post: thanks, then answers and participants per question, and for a
     chat of a series, when the next one is."""
@@ -265,6 +269,9 @@ def wrap_up_post(
     title = shorten(f"Thank you for joining: {definition.title}", limits.EMBED_TITLE)
     embed = _embed(title, description, marker, definition.hashtag, bool(due))
     embed["fields"] = [_counts_field(definition, counts)]
+    embed["fields"].append({"name": "For your CPD", "inline": False, "value": (
+        "Press **My CPD record** for a private record of this chat and your answers by DM, "
+        "then `/cpd reflect` to add what you learned. `/cpd on` sends one after every chat.")})
     if following is not None:
         if following.start is None:
             value = "This was the last chat of the series for now."
@@ -272,7 +279,7 @@ def wrap_up_post(
             value = shorten(f"**{following.title}**, {timestamp(following.start, 'F')} "
                             f"({timestamp(following.start, 'R')})", limits.EMBED_FIELD_VALUE)
         embed["fields"].append({"name": "Next chat", "value": value, "inline": False})
-    return Post(embed)
+    return Post(embed, buttons=((CPD_BUTTON_LABEL, f"{CPD_RECORD}{chat_id}"),) if chat_id else ())
 
 
 def _counts_field(definition: ChatDefinition, counts: ChatCounts) -> dict[str, Any]:

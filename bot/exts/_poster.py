@@ -13,6 +13,7 @@ import discord
 
 from bot.chat.posts import Post, event_url, reminder_dm
 from bot.exts._files import post_record
+from bot.exts.cpd import send_records_after
 from bot.run.dispatcher import PostFailed, Published, action_marker
 from bot.store import Chat, ChatActionKind, ChatState
 from bot.chat.timeline import StepKind
@@ -132,6 +133,12 @@ class DiscordPoster:
             return await self.create_event(chat)
         if kind is ChatActionKind.REMIND:
             return await self.remind_members(chat)
+        if kind is ChatActionKind.CPD_RECORDS:
+            await self.bot.writer.flush()  # answers still queued belong in the records
+            try:
+                return await send_records_after(self.bot, self.bot.store.chat(chat.guild_id, chat.id))
+            except discord.HTTPException as exc:
+                raise failure(exc, "sending CPD records") from None
         if kind is ChatActionKind.EVENT_START:
             return await self._event(chat, end=False)
         if kind is ChatActionKind.EVENT_END:

@@ -104,7 +104,8 @@ def build_cpd_record(store: Store, guild_id: int, chat_id: int, member_id: int) 
     intro = next((s for s in steps if s.kind.value == "intro"), None)
     wrap_up = next((s for s in steps if s.kind.value == "wrap_up"), None)
     start = (intro.posted_at if intro and intro.posted_at else chat.start_at)
-    end = (wrap_up.posted_at if wrap_up and wrap_up.posted_at else chat.ended_at) or start
+    # The length as run: the due times, which moderators' pauses and extensions move.
+    length = (wrap_up.due_at - intro.due_at) if intro and wrap_up else None
     answers = tuple(
         MemberAnswer(a["question"], a["content"], datetime.fromisoformat(a["created_at"]).astimezone(zone),
                      store.revision_count(guild_id, a["message_id"]))
@@ -112,7 +113,7 @@ def build_cpd_record(store: Store, guild_id: int, chat_id: int, member_id: int) 
     d = chat.definition
     return CpdRecord(
         chat_id=chat.id, title=d.title, hashtag=d.hashtag, start=start.astimezone(zone),
-        minutes=max(0, round((end - start).total_seconds() / 60)), timezone=chat.timezone,
+        minutes=max(0, round(length.total_seconds() / 60)) if length else 0, timezone=chat.timezone,
         questions=tuple((q.number, q.text) for q in d.questions),
         reading=tuple((r.title, r.url) for r in d.reading), answers=answers,
         reflection=store.reflection(guild_id, chat_id, member_id),

@@ -149,6 +149,7 @@ ACTION_NAMES = {
     ChatActionKind.SHARE_RECORD: "Posting the record under the wrap-up",
     ChatActionKind.ANNOUNCE: "Creating the Discord Event",
     ChatActionKind.REMIND: "Sending reminders by DM",
+    ChatActionKind.CPD_RECORDS: "Sending CPD records by DM",
 }
 
 
@@ -513,4 +514,5 @@ def render_step(store: Store, chat: Chat, step: Step, *, due: datetime | None = 
         participants=store.chat_totals(chat.guild_id, chat.id)["participants"],
         answers=sum(tally.answers for tally in per_question),
     )
-    return posts.wrap_up_post(definition, mark, counts, due=due, posted=posted, following=following)
+    return posts.wrap_up_post(definition, mark, counts, due=due, posted=posted, following=following,
+                              chat_id=chat.id)

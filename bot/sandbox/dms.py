@@ -45,7 +45,8 @@ class DirectMessages:
                 "last_message_id": str(messages[-1].id) if messages else None,
                 "recipients": [user.payload()]}
 
-    def send(self, channel_id: int, body: dict[str, Any]) -> st.Message:
+    def send(self, channel_id: int, body: dict[str, Any],
+             attachments: list[st.Attachment] | None = None) -> st.Message:
         """Deliver the bot's message to the channel's recipient, or refuse as Discord does."""
         recipient = self.recipient_of[channel_id]
         shares_a_server = any(recipient in g.members for g in self.world.guilds.values())
@@ -55,9 +56,10 @@ class DirectMessages:
         if len(content) > st.MAX_CONTENT_LENGTH:
             raise errors.field_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
         embeds, components = body.get("embeds") or [], body.get("components") or []
-        if not content and not embeds and not components:
+        if not content and not embeds and not components and not attachments:
             raise errors.empty_message()
         message = st.Message(self.world.new_id(), channel_id, 0, self.world.bot, content=content,
-                             embeds=embeds, components=components, nonce=body.get("nonce"))
+                             embeds=embeds, components=components, nonce=body.get("nonce"),
+                             attachments=list(attachments or ()))
         self.received.setdefault(recipient, []).append(message)
         return message

@@ -367,8 +367,8 @@ class RestAPI:
         """"Create Message", JSON or multipart with ``payload_json`` and ``files[n]``."""
         channel_id = snowflake(request.match_info["channel_id"], "channel_id")
         if self.dms.is_dm(channel_id):
-            body, _ = await _message_body(self.world, request)
-            return self.world.message_payload(self.dms.send(channel_id, body))
+            body, attachments = await _message_body(self.world, request)
+            return self.world.message_payload(self.dms.send(channel_id, body, attachments))
         self.world.channel(channel_id)
         body, attachments = await _message_body(self.world, request)
         reference = body.get("message_reference") or None

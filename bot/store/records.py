@@ -151,10 +151,11 @@ class ChatActionKind(str, Enum):
     SHARE_RECORD = "share_record"  # statistics, chart and transcript under the wrap-up
     ANNOUNCE = "announce"  # a series occurrence gets its Scheduled Event when it is scheduled
     REMIND = "remind"  # "starting soon" is out: DM the members who asked to be reminded
+    CPD_RECORDS = "cpd_records"  # the chat is over: DM each opted-in participant their record
 
 
 FINISHING_ACTIONS = (ChatActionKind.EVENT_END, ChatActionKind.ARCHIVE_THREADS,
-                     ChatActionKind.SHARE_RECORD)
+                     ChatActionKind.SHARE_RECORD, ChatActionKind.CPD_RECORDS)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,18 @@ def rows_mentioning(store, needles) -> list[tuple[str, dict]]:
 
 async def test_erasure_leaves_no_trace_of_the_member_and_keeps_anonymous_counts(store, two_servers):
     chat, other, _ = two_servers
+    now = EVENING + timedelta(hours=2)
+    # Everything else a member can leave behind: reminders, CPD records and reflections,
+    # nudges; the every-table scan below must find none of it after the erasure.
+    store.set_reminder_optin(GUILD, LEAVER, True, now)
+    store.claim_reminder(GUILD, chat.id, LEAVER, now)
+    store.set_cpd_optin(GUILD, LEAVER, True, now)
+    store.claim_cpd_record(GUILD, chat.id, LEAVER, now)
+    store.set_reflection(GUILD, chat.id, LEAVER, learned="leaver's reflection", change="c",
+                         standards="s", now=now)
+    store.claim_nudge(GUILD, chat.id, LEAVER, now)
+    exported = privacy.export_member(store, GUILD, LEAVER, now)
+    assert b"leaver's reflection" in exported and b"reminders_on_since" in exported
     erased = privacy.erase_member(store, GUILD, LEAVER, EVENING + timedelta(days=1))
     assert (erased.answers, erased.revisions) == (2, 3)
     assert "Deleted 2 answers" in erased.sentence()
