@@ -108,6 +108,12 @@ class Transcript:
     questions: tuple[TranscriptQuestion, ...]
     # Messages in the channel between the intro and Q1 (question number 0), by time.
     introductions: tuple[TranscriptAnswer, ...] = ()
+    wrap_up: str = ""  # the host's closing words
+    ended: datetime | None = None  # when the wrap-up was posted (in the chat's zone)
+
+    def late(self, answer: TranscriptAnswer) -> bool:
+        """An answer posted after the wrap-up (threads stay open until archived)."""
+        return self.ended is not None and answer.created > self.ended
 
     def walk(self) -> Iterator[tuple[TranscriptAnswer, int]]:
         """Every answer with its nesting depth (0 at the top), in transcript order."""
@@ -186,13 +192,15 @@ def build_transcript(store: Store, guild_id: int, chat_id: int, *,
         for n in numbers
     )
     opened = store.opened_at(guild_id, chat_id)
+    wrap_up = next((s for s in store.steps(guild_id, chat_id) if s.kind.value == "wrap_up"), None)
     return Transcript(
         chat_id=chat.id, title=definition.title, hashtag=definition.hashtag,
         description=definition.description, hosts=definition.hosts, guests=definition.guests,
         reading=tuple((r.title, r.url) for r in definition.reading), intro=definition.intro.strip(),
         start=(opened or chat.start_at).astimezone(zone), timezone=chat.timezone,
         generated=(now or datetime.now(timezone.utc)).astimezone(zone), questions=questions,
-        introductions=introductions,
+        introductions=introductions, wrap_up=definition.wrap_up.strip(),
+        ended=wrap_up.posted_at.astimezone(zone) if wrap_up and wrap_up.posted_at else None,
     )
 
 
@@ -353,15 +361,23 @@ def _markdown(t: Transcript) -> bytes:
         stack = [(a, 0) for a in reversed(q.answers)]
         while stack:
             answer, depth = stack.pop()
-            out += _md_answer(answer, depth, t.start, notes.get(answer.message_id))
+            out += _md_answer(answer, depth, t.start, notes.get(answer.message_id), late=t.late(answer))
             stack.extend((r, depth + 1) for r in reversed(answer.replies))
+    if t.wrap_up:
+        out += ["## Wrap-up", ""]
+        if t.ended:
+            out += [f"Posted {_when(t.ended, t.start)}.", ""]
+        out += [*_md_block(t.wrap_up, ""), ""]
     out += ["---", "", f"*{_md_inline(_generated_line(t))}*", ""]
     return "\n".join(out).encode("utf-8")
 
 
-def _md_answer(a: TranscriptAnswer, depth: int, start: datetime, note: str | None) -> list[str]:
+def _md_answer(a: TranscriptAnswer, depth: int, start: datetime, note: str | None, *,
+               late: bool = False) -> list[str]:
     indent = "  " * depth
     head = [f"**{_md_inline(a.author_name)}**", _when(a.created, start)]
+    if late:
+        head.append("after the wrap-up")
     if a.edited:
         head.append("edited")
     if a.via == "channel":
@@ -397,7 +413,11 @@ ol.replies { margin-left: 1.25rem; padding-left: .75rem; border-left: 3px solid 
 li.answer { margin: .9rem 0; break-inside: avoid; }
 li.answer > p.by { margin: 0 0 .15rem; }
 .author { font-weight: 600; color: #1f2328; }
-.note, .edited { font-style: italic; }
+.note, .edited, .late { font-style: italic; }
+.late { color: #9a6700; }
+nav#contents ol { padding-left: 1.25rem; } nav#contents li { margin: .2rem 0; }
+.count { color: #59636e; font-size: .9rem; }
+a, .meta, li { overflow-wrap: anywhere; }
 footer { margin-top: 2rem; border-top: 1px solid #d0d7de; padding-top: .5rem; }
 @media print { body { margin: 0; max-width: none; font-size: 11pt; }
                h2 { break-after: avoid; } a { color: inherit; } }
@@ -433,13 +453,14 @@ def _html(t: Transcript) -> bytes:
             out.append(f"<li>{_e(title)}: {link}</li>")
         out.append("</ul>")
     out.append("</header>")
+    out += _html_contents(t)
     if t.intro:
         out += ['<section id="intro">', "<h2>Intro</h2>", f'<div class="intro">{_e(t.intro)}</div>',
                 "</section>"]
     if t.introductions:
         out += ['<section id="introductions">', "<h2>Introductions</h2>",
                 f"<p>{_e(plural(t.introduced, 'member'))} introduced themselves.</p>",
-                '<ol class="answers">', *_html_answers(t.introductions, t.start, notes), "</ol>",
+                '<ol class="answers">', *_html_answers(t.introductions, t.start, notes, t), "</ol>",
                 "</section>"]
     for q in t.questions:
         out += [f'<section class="question" id="q{q.number}">', f"<h2>Q{q.number}</h2>"]
@@ -450,21 +471,48 @@ def _html(t: Transcript) -> bytes:
                    else '<p class="posted">Not posted.</p>')
         if q.answers:
             out.append('<ol class="answers">')
-            out += _html_answers(q.answers, t.start, notes)
+            out += _html_answers(q.answers, t.start, notes, t)
             out.append("</ol>")
         else:
             out.append("<p><em>No answers.</em></p>")
         out.append("</section>")
+    if t.wrap_up:
+        out += ['<section id="wrap-up">', "<h2>Wrap-up</h2>"]
+        if t.ended:
+            out.append(f'<p class="posted">Posted <time datetime="{_e(t.ended.isoformat())}">'
+                       f"{_e(_when(t.ended, t.start))}</time></p>")
+        out += [f'<div class="intro">{_e(t.wrap_up)}</div>', "</section>"]
     out += [f"<footer>{_e(_generated_line(t))}</footer>", "</body>", "</html>", ""]
     return "\n".join(out).encode("utf-8")
 
 
+def _html_contents(t: Transcript) -> list[str]:
+    """A table of contents: each part, and each question with its answer count."""
+    items = []
+    if t.intro:
+        items.append('<li><a href="#intro">Intro</a></li>')
+    if t.introductions:
+        items.append(f'<li><a href="#introductions">Introductions</a> '
+                     f'<span class="count">({_e(plural(t.introduced, "member"))})</span></li>')
+    for q in t.questions:
+        count = sum(1 for _ in _walk(q.answers))
+        text = q.text if len(q.text) <= 90 else q.text[:89].rstrip() + "…"
+        items.append(f'<li><a href="#q{q.number}">Q{q.number}</a> {_e(text)} '
+                     f'<span class="count">({_e(plural(count, "answer"))})</span></li>')
+    if t.wrap_up:
+        items.append('<li><a href="#wrap-up">Wrap-up</a></li>')
+    return ['<nav id="contents" aria-label="Contents">', "<h2>Contents</h2>", "<ol>", *items,
+            "</ol>", "</nav>"]
+
+
 def _html_answers(answers: tuple[TranscriptAnswer, ...], start: datetime,
-                  notes: dict[int, str]) -> list[str]:
+                  notes: dict[int, str], t: Transcript | None = None) -> list[str]:
     out = []
     for a in answers:
         by = [f'<span class="author">{_e(a.author_name)}</span>',
               f'<time datetime="{_e(a.created.isoformat())}">{_e(_when(a.created, start))}</time>']
+        if t is not None and t.late(a):
+            by.append('<span class="late">after the wrap-up</span>')
         if a.edited:
             by.append('<span class="edited">edited</span>')
         if a.via == "channel":
@@ -477,7 +525,7 @@ def _html_answers(answers: tuple[TranscriptAnswer, ...], start: datetime,
         if a.attachments:
             out.append(f'<p class="by">Attached: {_e(", ".join(a.attachments))}</p>')
         if a.replies:
-            out += ['<ol class="replies">', *_html_answers(a.replies, start, notes), "</ol>"]
+            out += ['<ol class="replies">', *_html_answers(a.replies, start, notes, t), "</ol>"]
         out.append("</li>")
     return out
 

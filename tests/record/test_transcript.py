@@ -250,7 +250,7 @@ def test_markdown_shows_every_shown_answer_and_member_text_cannot_break_it(recor
     # A CommonMark reader (raw HTML on, as many are) sees only our structure.
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     headings = [tokens[k + 1].content for k, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings == [transcript.title, "Intro", *(f"Q{n}" for n in range(1, 7))]
+    assert headings == [transcript.title, "Intro", *(f"Q{n}" for n in range(1, 7)), "Wrap-up"]
     inline = [c for t in tokens if t.children for c in t.children]
     assert not [t for t in [*tokens, *inline] if t.type in ("html_block", "html_inline")]
     links = [c.attrs["href"] for c in inline if c.type == "link_open"]
@@ -296,6 +296,35 @@ def check_html_page(page: str, rec, transcript) -> _Text:
     for q in transcript.questions:
         assert q.text in parsed.texts["question-text"]
     return parsed
+
+
+def test_html_has_contents_with_counts_the_wrap_up_and_late_answers_marked(store, seed):
+    """The record worth keeping: a table of contents by question with answer counts, the
+    wrap-up, answers after the wrap-up marked, long links that wrap on a phone."""
+    steps = build_timeline(seed, EVENING)
+    chat = store.create_chat(guild_id=1, channel_id=2, definition=seed, start_at=EVENING,
+                             timezone_name="Europe/London", steps=steps, created_by=None, now=EVENING)
+    wrap = next(s for s in store.steps(1, chat.id) if s.kind.value == "wrap_up")
+    store.claim_step(1, wrap.id, wrap.due_at)
+    store.mark_posted(1, wrap.id, message_id=5, posted_at=wrap.due_at, late_seconds=None,
+                      needs_thread=False)
+    for i, (question, minutes) in enumerate([(1, 6), (1, 7), (2, 16), (2, 120)]):
+        store.add_answer(guild_id=1, chat_id=chat.id, question=question, message_id=200 + i,
+                         channel_id=9, via="thread", author_id=7 + i, author_name=f"M{i}",
+                         content=f"answer {i} https://example.org/{'very-long-path-' * 8}",
+                         created_at=EVENING + timedelta(minutes=minutes), reply_to=None,
+                         recorded_at=EVENING)
+    t = build_transcript(store, 1, chat.id)
+    page = render(t, "html").decode()
+    contents = page[page.index('<nav id="contents"'):page.index("</nav>")]
+    assert '<a href="#q1">Q1</a>' in contents and "(2 answers)" in contents
+    assert '<a href="#q3">Q3</a>' in contents and "(0 answers)" in contents
+    assert '<a href="#wrap-up">Wrap-up</a>' in contents
+    assert '<section id="wrap-up">' in page and html.escape(seed.wrap_up.strip()[:40]) in page
+    assert page.count("after the wrap-up") == 1  # only the answer two hours in
+    assert "overflow-wrap: anywhere" in page and 'name="viewport"' in page
+    md = render(t, "md").decode()
+    assert "## Wrap-up" in md and md.count("after the wrap-up") == 1
 
 
 def test_html_is_standalone_escaped_and_forbids_scripts(recorded_chat, transcript):
