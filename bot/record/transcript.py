@@ -416,7 +416,7 @@ li.answer > p.by { margin: 0 0 .15rem; }
 .note, .edited, .late { font-style: italic; }
 .late { color: #9a6700; }
 nav#contents ol { padding-left: 1.25rem; } nav#contents li { margin: .2rem 0; }
-.count { color: #59636e; font-size: .9rem; }
+.count { color: #59636e; font-size: .9rem; white-space: nowrap; }
 a, .meta, li { overflow-wrap: anywhere; }
 footer { margin-top: 2rem; border-top: 1px solid #d0d7de; padding-top: .5rem; }
 @media print { body { margin: 0; max-width: none; font-size: 11pt; }

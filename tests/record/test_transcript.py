@@ -24,8 +24,8 @@ from bot.record import privacy
 from bot.__main__ import EXIT_INVALID, main
 from bot.store import StoreError
 from bot.chat.timeline import build_timeline
-from bot.record.transcript import (FORMATS, HIDDEN_PARENT, MAX_DEPTH, build_transcript, render,
-                            transcript_filename)
+from bot.record.transcript import (FORMATS, HIDDEN_PARENT, MAX_DEPTH, _walk, build_transcript,
+                                   render, transcript_filename)
 from e2e.recorded_chat import HOSTILE_NAME, HOSTILE_TEXT, HOSTILE_TEXT_2
 from seed import EVENING, ROOT
 
@@ -384,6 +384,40 @@ def test_html_in_a_real_browser_shows_everything_and_runs_nothing(recorded_chat,
     assert "&lt;img src=x onerror=" in dom
     parsed = check_html_page(dom, recorded_chat, transcript)
     assert HOSTILE_TEXT_2 in parsed.texts["text"] and HOSTILE_NAME in parsed.texts["author"]
+
+
+LAYOUT = """({
+  overflow: document.documentElement.scrollWidth - window.innerWidth,
+  contents: [...document.querySelectorAll('nav#contents li')].map(li => li.textContent.trim()),
+  wrapUp: !!document.querySelector('section#wrap-up'),
+  widest: Math.max(...[...document.querySelectorAll('body *')].map(e => e.getBoundingClientRect().right)),
+  fontSize: parseFloat(getComputedStyle(document.body).fontSize),
+})"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+async def test_the_html_transcript_reads_well_at_desktop_and_phone_width(recorded_chat, transcript,
+                                                                         tmp_path, width, height):
+    """The page as a person sees it: the table of contents lists every question with its
+    answer count, the wrap-up is there, and nothing is wider than the screen (long links
+    and names wrap), at desktop and at phone width. Screenshots are left in the test's
+    temporary folder as artefacts, never committed."""
+    from record.browser import evaluate, open_page, screenshot
+
+    browser = chromium()
+    page = tmp_path / "transcript.html"
+    page.write_bytes(render(transcript, "html"))
+    async with open_page(browser, page, tmp_path / f"profile-{width}", width=width, height=height) as call:
+        layout = await evaluate(call, LAYOUT)
+        shot = await screenshot(call, tmp_path / f"transcript-{width}.png")
+    assert layout["overflow"] <= 0 and layout["widest"] <= width + 1, layout
+    counts = {q.number: sum(1 for _ in _walk(q.answers)) for q in transcript.questions}
+    for q in transcript.questions:
+        line = next(c for c in layout["contents"] if c.startswith(f"Q{q.number} "))
+        assert line.endswith(f"({counts[q.number]} answer{'s' if counts[q.number] != 1 else ''})"), line
+    assert layout["contents"][-1] == "Wrap-up" and layout["wrapUp"]
+    assert layout["fontSize"] >= 16  # readable on a phone without zooming
+    assert shot.read_bytes().startswith(b"\x89PNG")
 
 
 def test_a_missing_browser_skips_unless_ci_requires_it(monkeypatch):
