@@ -22,6 +22,7 @@ from discord.ext import commands
 
 from bot import discord_limits as limits
 from bot.chat.posts import COLOUR, CPD_RECORD, shorten, timestamp
+from bot.exts._choices import matching
 from bot.exts._replies import report_error
 from bot.record.cpd import build_cpd_record, member_records, render_cpd
 from bot.store import Chat, ChatState, StoreError
@@ -156,13 +157,10 @@ class Cpd(commands.GroupCog, group_name="cpd",
 
     async def _my_chats(self, interaction: discord.Interaction,
                         current: str) -> list[app_commands.Choice[int]]:
-        out = []
-        for chat_id in reversed(self.bot.store.chats_answered_by(interaction.guild_id, interaction.user.id)):
-            chat = self.bot.store.chat(interaction.guild_id, chat_id)
-            label = f"#{chat.id} {chat.title} ({chat.start_at:%d %b %Y})"
-            if current.lower() in label.lower():
-                out.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME), value=chat.id))
-        return out[:25]
+        store, guild = self.bot.store, interaction.guild_id
+        chats = (store.chat(guild, chat_id)
+                 for chat_id in reversed(store.chats_answered_by(guild, interaction.user.id)))
+        return matching(((f"#{c.id} {c.title} ({c.start_at:%d %b %Y})", c.id) for c in chats), current)
 
     @app_commands.command(name="on", description="Get your CPD record by DM after every chat you take part in")
     async def cpd_on(self, interaction: discord.Interaction) -> None:

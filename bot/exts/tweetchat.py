@@ -23,6 +23,7 @@ from bot.chat import (
 )
 from bot import discord_limits as limits
 from bot.run.control import ChatStateError, InputError, Preview
+from bot.exts._choices import matching
 from bot.exts._confirm import ConfirmView
 from bot.exts._replies import moderators_only, report_error
 from bot.exts._files import FORMAT_NAMES, RecordTooLarge, stats_message, transcript_file
@@ -193,24 +194,18 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
 
     async def _chat_choices(self, interaction: discord.Interaction,
                             current: str) -> list[app_commands.Choice[str]]:
-        choices = []
-        for saved_id, definition in self.bot.store.saved_chats(interaction.guild_id):
-            label = f"{definition.title} (saved in this server)"
-            if current.lower() in label.lower():
-                choices.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME),
-                                                   value=f"{SAVED}{saved_id}"))
-        for stem, path in self._chat_files().items():
-            try:
-                title = load_chat_file(path).title
-            except ChatFileError:
-                continue
-            label = f"{title} ({stem})"
-            if current.lower() in label.lower():
+        def options():
+            for saved_id, definition in self.bot.store.saved_chats(interaction.guild_id):
+                yield f"{definition.title} (saved in this server)", f"{SAVED}{saved_id}"
+            for stem, path in self._chat_files().items():
+                try:
+                    title = load_chat_file(path).title
+                except ChatFileError:
+                    continue
                 # A choice's value is at most 100 characters: a longer file name is sent
                 # cut, and _definition finds the one file it begins.
-                choices.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME),
-                                                   value=stem[: limits.CHOICE_VALUE]))
-        return choices[:25]
+                yield f"{title} ({stem})", stem[: limits.CHOICE_VALUE]
+        return matching(options(), current)
 
     async def _zone_choices(self, interaction: discord.Interaction,
                             current: str) -> list[app_commands.Choice[str]]:
@@ -219,12 +214,8 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     @staticmethod
     def _chat_id_choices(chats, current: str, when: str) -> list[app_commands.Choice[int]]:
         """Chats whose label contains what was typed; `when` formats the start time."""
-        out = []
-        for chat in chats:
-            label = f"#{chat.id} {chat.title} ({chat.state.value}, {chat.start_at:{when}})"
-            if current.lower() in label.lower():
-                out.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME), value=chat.id))
-        return out[:25]
+        return matching(((f"#{c.id} {c.title} ({c.state.value}, {c.start_at:{when}})", c.id)
+                         for c in chats), current)
 
     async def _active_chat_choices(self, interaction: discord.Interaction,
                                    current: str) -> list[app_commands.Choice[int]]:
@@ -460,12 +451,9 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
 
     async def _series_choices(self, interaction: discord.Interaction,
                               current: str) -> list[app_commands.Choice[int]]:
-        out = []
-        for s in self.bot.store.series_list(interaction.guild_id, (SeriesState.ACTIVE,)):
-            label = f"#{s.id} {s.title} ({parse_repeat(s.repeat).describe()})"
-            if current.lower() in label.lower():
-                out.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME), value=s.id))
-        return out[:25]
+        return matching(((f"#{s.id} {s.title} ({parse_repeat(s.repeat).describe()})", s.id)
+                         for s in self.bot.store.series_list(interaction.guild_id, (SeriesState.ACTIVE,))),
+                        current)
 
     async def _occurrence_choices(self, interaction: discord.Interaction,
                                   current: str) -> list[app_commands.Choice[int]]:
@@ -477,14 +465,10 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
             zone = self.bot.store.series(interaction.guild_id, series_id).timezone
         except StoreError:
             return []
-        out = []
-        for u in upcoming:
-            local = u.occurrence.start.astimezone(ZoneInfo(zone))
-            label = f"{u.occurrence.number}: {local:%a %d %b %Y %H:%M %Z} · {u.title or '-'} ({u.status})"
-            if current.lower() in label.lower():
-                out.append(app_commands.Choice(name=shorten(label, limits.CHOICE_NAME),
-                                               value=u.occurrence.number))
-        return out[:25]
+        zone = ZoneInfo(zone)
+        return matching(((f"{u.occurrence.number}: {u.occurrence.start.astimezone(zone):%a %d %b %Y %H:%M %Z}"
+                          f" · {u.title or '-'} ({u.status})", u.occurrence.number) for u in upcoming),
+                        current)
 
     async def _series_done(self, interaction: discord.Interaction, outcome: SeriesOutcome) -> None:
         """Tell the moderator, and cancel the Events of the chats the change called off
