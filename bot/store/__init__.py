@@ -5,8 +5,10 @@ in-memory FTS database, `bot.guidance`).
 It is built on sqlite-utils, runs in WAL mode, and keeps the database readable with
 ordinary tools (``sqlite-utils tables tweetchat.db``). :class:`Store` is the one public
 class; its methods are grouped by concern in the private modules (`_ledger`: chats and
-steps; `_series`: recurring chats; `_answers`: answers as they arrive; `_members`: opt-outs, erasure, retention;
-`_shown`: what transcripts and statistics count; `_cpd`: members' CPD records and reflections; `_servers`: settings and audit). They
+steps; `_series`: recurring chats; `_answers`: answers as they arrive; `_members`:
+opt-outs, erasure, retention; `_shown`: what transcripts and statistics count; `_cpd`:
+members' CPD reflections; `_deliveries`: what is sent to members by DM, opt-ins and at
+most once each; `_servers`: settings and audit). They
 return the typed records of `bot.store.records` or plain rows for exports, and raise
 :class:`NotFound` or :class:`WrongState` (both :class:`StoreError`) rather than doing
 nothing.
@@ -27,6 +29,7 @@ import sqlite_utils
 
 from bot.store._answers import _Answers
 from bot.store._cpd import _Cpd
+from bot.store._deliveries import _Deliveries
 from bot.store._health import Heartbeat, _Health
 from bot.store._ledger import _Ledger
 from bot.store._members import _Members
@@ -49,7 +52,7 @@ __all__ = [
 ]
 
 
-class Store(_Servers, _Ledger, _Series, _Answers, _Members, _Shown, _Cpd, _Health):
+class Store(_Servers, _Ledger, _Series, _Answers, _Members, _Shown, _Cpd, _Deliveries, _Health):
     """All reads and writes of the bot's SQLite database."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False, beside_bot: bool = False) -> None:

@@ -1,5 +1,5 @@
-"""Members' CPD records (opt-ins, records sent, reflections: private to each member) and
-the confidentiality nudges sent (who, in which chat; never any text)."""
+"""Members' CPD reflections (private to each member) and what a record is built from.
+Who asked for records and who was sent one are in `_deliveries`."""
 
 from __future__ import annotations
 
@@ -10,40 +10,6 @@ from bot.store.records import Reflection, from_db, to_db
 
 
 class _Cpd(StoreBase):
-    def set_cpd_optin(self, guild_id: int, user_id: int, on: bool, now: datetime) -> None:
-        """A member asks for (or stops) a CPD record by DM after every chat they take part in."""
-        if on:
-            self.db.execute("INSERT OR IGNORE INTO cpd_optins (guild_id, user_id, at) VALUES (?, ?, ?)",
-                            [guild_id, user_id, to_db(now)])
-        else:
-            self.db.execute("DELETE FROM cpd_optins WHERE guild_id = ? AND user_id = ?",
-                            [guild_id, user_id])
-
-    def cpd_optins(self, guild_id: int) -> set[int]:
-        return {r[0] for r in self.db.execute(
-            "SELECT user_id FROM cpd_optins WHERE guild_id = ?", [guild_id])}
-
-    def claim_cpd_record(self, guild_id: int, chat_id: int, user_id: int, now: datetime) -> bool:
-        """Note that a member's record of a chat is being sent; False if it was already."""
-        return self.db.execute(
-            "INSERT OR IGNORE INTO cpd_sent (guild_id, chat_id, user_id, at) VALUES (?, ?, ?, ?)",
-            [guild_id, chat_id, user_id, to_db(now)]).rowcount == 1
-
-    def cpd_record_outcome(self, guild_id: int, chat_id: int, user_id: int, outcome: str | None) -> None:
-        """"sent", "dms closed"...; None gives the claim back (to be tried again)."""
-        if outcome is None:
-            self.db.execute("DELETE FROM cpd_sent WHERE guild_id = ? AND chat_id = ? AND user_id = ?",
-                            [guild_id, chat_id, user_id])
-        else:
-            self.db.execute("UPDATE cpd_sent SET outcome = ? WHERE guild_id = ? AND chat_id = ? "
-                            "AND user_id = ?", [outcome, guild_id, chat_id, user_id])
-
-    def cpd_sent(self, guild_id: int, chat_id: int) -> dict[int, str | None]:
-        """member id -> outcome of each record sent for a chat."""
-        return {r[0]: r[1] for r in self.db.execute(
-            "SELECT user_id, outcome FROM cpd_sent WHERE guild_id = ? AND chat_id = ?",
-            [guild_id, chat_id])}
-
     def set_reflection(self, guild_id: int, chat_id: int, user_id: int, *, learned: str,
                        change: str, standards: str, now: datetime) -> None:
         """Write (or rewrite) a member's reflection on a chat."""
@@ -72,13 +38,3 @@ class _Cpd(StoreBase):
         return self.db.execute(
             "SELECT COUNT(*) FROM answer_revisions WHERE guild_id = ? AND message_id = ? AND version > 0",
             [guild_id, message_id]).fetchone()[0]
-
-    def claim_nudge(self, guild_id: int, chat_id: int, user_id: int, now: datetime) -> bool:
-        """Note that a member is nudged in a chat; False if they were already (once per chat)."""
-        return self.db.execute(
-            "INSERT OR IGNORE INTO nudges_sent (guild_id, chat_id, user_id, at) VALUES (?, ?, ?, ?)",
-            [guild_id, chat_id, user_id, to_db(now)]).rowcount == 1
-
-    def nudges_sent(self, guild_id: int, chat_id: int) -> set[int]:
-        return {r[0] for r in self.db.execute(
-            "SELECT user_id FROM nudges_sent WHERE guild_id = ? AND chat_id = ?", [guild_id, chat_id])}

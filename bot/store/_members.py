@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.store._base import StoreBase
+from bot.store._deliveries import DELIVERIES, OPT_INS
 from bot.store.records import to_db
 
 
@@ -105,8 +106,7 @@ class _Members(StoreBase):
         with self.transaction():
             where = "guild_id = ? AND author_id = ?"
             erased = self._erase_answers(where, [guild_id, user_id], "member request", now)
-            for table in ("optouts", "reminder_optins", "reminders_sent", "cpd_optins", "cpd_sent",
-                          "reflections", "nudges_sent"):
+            for table in ("optouts", "reflections", *sorted(OPT_INS | DELIVERIES)):
                 erased[table] = self.db.execute(
                     f"DELETE FROM {table} WHERE guild_id = ? AND user_id = ?",
                     [guild_id, user_id]).rowcount

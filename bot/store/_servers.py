@@ -39,45 +39,6 @@ class _Servers(StoreBase):
         return self.server_settings(guild_id)
 
 
-    # -- reminders ---------------------------------------------------------------------------
-
-    def set_reminder_optin(self, guild_id: int, user_id: int, on: bool, now: datetime) -> None:
-        """A member turns DM reminders of this server's chats on or off."""
-        if on:
-            self.db.execute("INSERT OR IGNORE INTO reminder_optins (guild_id, user_id, at) "
-                            "VALUES (?, ?, ?)", [guild_id, user_id, to_db(now)])
-        else:
-            self.db.execute("DELETE FROM reminder_optins WHERE guild_id = ? AND user_id = ?",
-                            [guild_id, user_id])
-
-    def reminder_optins(self, guild_id: int) -> set[int]:
-        """The members of a server who turned reminders on."""
-        return {r[0] for r in self.db.execute(
-            "SELECT user_id FROM reminder_optins WHERE guild_id = ?", [guild_id])}
-
-    def claim_reminder(self, guild_id: int, chat_id: int, user_id: int, now: datetime) -> bool:
-        """Note that a member is being reminded of a chat; False if they were already
-        (so nobody is reminded twice, even across a crash)."""
-        return self.db.execute(
-            "INSERT OR IGNORE INTO reminders_sent (guild_id, chat_id, user_id, at) VALUES (?, ?, ?, ?)",
-            [guild_id, chat_id, user_id, to_db(now)]).rowcount == 1
-
-    def reminder_outcome(self, guild_id: int, chat_id: int, user_id: int, outcome: str | None) -> None:
-        """What became of a claimed reminder ("sent", "dms closed"); None gives the claim
-        back, so a reminder Discord refused for a passing reason is tried again."""
-        if outcome is None:
-            self.db.execute("DELETE FROM reminders_sent WHERE guild_id = ? AND chat_id = ? AND user_id = ?",
-                            [guild_id, chat_id, user_id])
-        else:
-            self.db.execute("UPDATE reminders_sent SET outcome = ? WHERE guild_id = ? AND chat_id = ? "
-                            "AND user_id = ?", [outcome, guild_id, chat_id, user_id])
-
-    def reminders_sent(self, guild_id: int, chat_id: int) -> dict[int, str | None]:
-        """member id -> outcome of each reminder of a chat."""
-        return {r[0]: r[1] for r in self.db.execute(
-            "SELECT user_id, outcome FROM reminders_sent WHERE guild_id = ? AND chat_id = ?",
-            [guild_id, chat_id])}
-
     def audit(
         self, guild_id: int, action: str, *, at: datetime, actor_id: int | None = None,
         chat_id: int | None = None, detail: str = "",
