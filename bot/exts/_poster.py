@@ -13,6 +13,7 @@ import discord
 
 from bot.chat.posts import Post, event_url, reminder_dm
 from bot.exts._files import post_record
+from bot.exts._dm import PASSING, dm_once
 from bot.exts.cpd import send_records_after
 from bot.run.dispatcher import PostFailed, Published, action_marker
 from bot.store import Chat, ChatActionKind, ChatState
@@ -225,25 +226,18 @@ class DiscordPoster:
         sent = closed = 0
         passing: list[PostFailed] = []
         for user_id in sorted(wanted):
-            if not store.claim_reminder(chat.guild_id, chat.id, user_id, self.bot.now()):
-                continue  # reminded already
             try:
-                user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-                await user.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
-            except discord.Forbidden:
-                store.reminder_outcome(chat.guild_id, chat.id, user_id, "dms closed")
-                closed += 1
-                continue
-            except discord.NotFound:
-                store.reminder_outcome(chat.guild_id, chat.id, user_id, "no such user")
-                continue
-            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-                store.reminder_outcome(chat.guild_id, chat.id, user_id, None)
+                result = await dm_once(
+                    self.bot, user_id,
+                    claim=lambda: store.claim_reminder(chat.guild_id, chat.id, user_id, self.bot.now()),
+                    outcome=lambda r: store.reminder_outcome(chat.guild_id, chat.id, user_id, r),
+                    embed=embed)
+            except PASSING as exc:
                 passing.append(failure(exc, "sending a reminder") if isinstance(exc, discord.HTTPException)
                                else PostFailed(f"sending a reminder: {exc}"))
                 continue
-            store.reminder_outcome(chat.guild_id, chat.id, user_id, "sent")
-            sent += 1
+            sent += result == "sent"
+            closed += result == "dms closed"
         if passing:
             raise PostFailed(f"{len(passing)} reminders not sent yet ({passing[0].reason})",
                              retry_after=max((p.retry_after or 0) for p in passing) or None)

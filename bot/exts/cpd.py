@@ -23,6 +23,7 @@ from discord.ext import commands
 from bot import discord_limits as limits
 from bot.chat.posts import COLOUR, CPD_RECORD, shorten, timestamp
 from bot.exts._choices import matching
+from bot.exts._dm import PASSING, dm_once
 from bot.exts._replies import report_error
 from bot.record.cpd import build_cpd_record, member_records, render_cpd
 from bot.store import Chat, ChatState, StoreError
@@ -42,14 +43,12 @@ def _file(data: bytes, name: str) -> discord.File:
 
 async def send_record(bot: "TweetchatBot", chat: Chat, user_id: int) -> str:
     """DM a member their record of a chat, at most once: "sent", "dms closed", "not a
-    participant" or "sent already". Raises discord.HTTPException for a passing refusal
-    (the claim is given back, so a retry sends it)."""
+    participant", "sent already" or "no such user". Raises one of `PASSING` for a passing
+    refusal (the claim is given back, so a retry sends it)."""
     store = bot.store
     record = build_cpd_record(store, chat.guild_id, chat.id, user_id)
     if record is None:
         return "not a participant"
-    if not store.claim_cpd_record(chat.guild_id, chat.id, user_id, bot.now()):
-        return "sent already"
     embed = discord.Embed(
         title=shorten(f"Your CPD record: {record.title}", limits.EMBED_TITLE), colour=COLOUR,
         description=(f"{timestamp(record.start, 'F')} · {record.minutes} minutes · "
@@ -58,19 +57,11 @@ async def send_record(bot: "TweetchatBot", chat: Chat, user_id: int) -> str:
                      f"({record.framework.name}). Add your reflection with `/cpd reflect` in the "
                      "server; `/cpd export` gives all your records."))
     embed.set_footer(text="Private to you: nobody else sees your record or reflections.")
-    try:
-        user = bot.get_user(user_id) or await bot.fetch_user(user_id)
-        await user.send(embed=embed, file=_file(render_cpd([record], "md"),
-                                                f"cpd-chat-{chat.id}.md"),
-                        allowed_mentions=discord.AllowedMentions.none())
-    except discord.Forbidden:
-        store.cpd_record_outcome(chat.guild_id, chat.id, user_id, "dms closed")
-        return "dms closed"
-    except discord.HTTPException:
-        store.cpd_record_outcome(chat.guild_id, chat.id, user_id, None)
-        raise
-    store.cpd_record_outcome(chat.guild_id, chat.id, user_id, "sent")
-    return "sent"
+    return await dm_once(
+        bot, user_id,
+        claim=lambda: store.claim_cpd_record(chat.guild_id, chat.id, user_id, bot.now()),
+        outcome=lambda result: store.cpd_record_outcome(chat.guild_id, chat.id, user_id, result),
+        embed=embed, file=_file(render_cpd([record], "md"), f"cpd-chat-{chat.id}.md"))
 
 
 class RecordButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cpd:record:(?P<chat>\d+)"):
@@ -97,7 +88,7 @@ class RecordButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cpd:rec
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             outcome = await send_record(bot, chat, interaction.user.id)
-        except discord.HTTPException as exc:
+        except PASSING as exc:
             log.warning("chat %s: CPD record not sent (%s)", chat.id, exc)
             outcome = "failed"
         text = {
@@ -106,6 +97,7 @@ class RecordButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cpd:rec
             "dms closed": ("I couldn't DM you: your direct messages from this server are closed. "
                            "Use `/cpd export` to get your records here instead."),
             "not a participant": NOT_A_PARTICIPANT,
+            "no such user": "Discord couldn't find your account to message; try again later.",
             "failed": "Discord didn't take the message just now; press the button again in a minute.",
         }[outcome]
         await interaction.followup.send(text, ephemeral=True)
@@ -230,7 +222,7 @@ async def send_records_after(bot: "TweetchatBot", chat: Chat) -> str:
     for user_id in sorted(wanted):
         try:
             outcome = await send_record(bot, chat, user_id)
-        except discord.HTTPException as exc:
+        except PASSING as exc:
             failure = exc
             continue
         counts[outcome] = counts.get(outcome, 0) + 1
