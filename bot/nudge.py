@@ -51,7 +51,6 @@ _THIS_PERSON = re.compile(
 _PT_TODAY = re.compile(r"\b(my\s+)?(pt|patient|client)s?\s+(today|this morning|tonight|last night|yesterday)\b", _I)
 _NAMED_CLIENT = re.compile(r"\b(my\s+)?(pt|patient|client|resident)\s+[A-Z][a-z]+\b")
 _NAME_WITH_CLINICAL = re.compile(r"\b([A-Z][a-z]{2,})\s*\((?=[^)]*\b(bed|room|post|copd|tbi|o2|ms|cp|yrs?|day)\b)", _I)
-_LONE_NAME_START = re.compile(r"(?:^|[.!?:]\s+|\btoday\s+(?:my\s+client\s+)?)([A-Z][a-z]{2,})\b")
 
 # Details that help someone recognise a person.
 _AGE = re.compile(r"\b\d{1,3}\s*(y/?o|yo|yrs? old|years? old|-year-old|year old|yr old|y\.o\.)\b|"

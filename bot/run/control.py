@@ -290,8 +290,7 @@ class ChatControl:
                           "only a chat that has not started can be cancelled; use stop to "
                           "wrap up a running one")
         with self.store.transaction():
-            self.store.cancel_pending_steps(guild_id, chat_id, "chat cancelled")
-            self.store.set_chat_state(guild_id, chat_id, ChatState.CANCELLED, ended_at=self.now())
+            self.store.cancel_chat(guild_id, chat_id, "chat cancelled", self.now())
             if chat.series_id is not None:  # cancelling an occurrence skips it
                 self.store.set_series_change(guild_id, chat.series_id, chat.occurrence,
                                              skipped=True, definition=None, now=self.now())

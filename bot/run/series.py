@@ -16,6 +16,7 @@ skipped or swapped another chat into does not use up the queue's next chat.
 from __future__ import annotations
 
 import sqlite3
+from itertools import islice
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
@@ -106,7 +107,7 @@ class SeriesControl:
             raise InputError(f"the series would end on {last:%a %d %b %Y}, before its first chat "
                              f"on {first.local:%a %d %b %Y}; give a later end date")
         local_first = first.local.replace(tzinfo=None)
-        upcoming = list(_take(occurrences(rule, local_first, first.zone, count=count, until=last), SHOWN))
+        upcoming = list(islice(occurrences(rule, local_first, first.zone, count=count, until=last), SHOWN))
         if not upcoming:
             raise InputError(f"{rule.describe()} from {first.local:%a %d %b %Y} has no date "
                              "before the end you gave; give a later end date")
@@ -343,8 +344,7 @@ class SeriesControl:
         return [self._cancel_chat(chat, reason)] if chat is not None else []
 
     def _cancel_chat(self, chat: Chat, reason: str) -> Chat:
-        self.store.cancel_pending_steps(chat.guild_id, chat.id, reason)
-        self.store.set_chat_state(chat.guild_id, chat.id, ChatState.CANCELLED, ended_at=self.now())
+        self.store.cancel_chat(chat.guild_id, chat.id, reason, self.now())
         self.store.audit(chat.guild_id, "cancelled", at=self.now(), chat_id=chat.id, detail=reason)
         return self.store.chat(chat.guild_id, chat.id)
 
@@ -352,11 +352,3 @@ class SeriesControl:
         self.store.audit(series.guild_id, action, at=self.now(), actor_id=actor_id,
                          detail=f"series #{series.id}: {detail}")
 
-
-def _take(items, n: int) -> list:
-    out = []
-    for item in items:
-        out.append(item)
-        if len(out) >= n:
-            break
-    return out

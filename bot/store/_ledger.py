@@ -244,13 +244,17 @@ class _Ledger(StoreBase):
             expected="pending",
         )
 
-    def cancel_pending_steps(self, guild_id: int, chat_id: int, reason: str) -> int:
-        cursor = self.db.execute(
-            "UPDATE steps SET state = 'cancelled', note = ? "
-            "WHERE guild_id = ? AND chat_id = ? AND state = 'pending'",
-            [reason, guild_id, chat_id],
-        )
-        return cursor.rowcount
+    def cancel_chat(self, guild_id: int, chat_id: int, reason: str, now: datetime) -> int:
+        """Call a chat off: its steps still to post are cancelled (with `reason`) and the
+        chat is cancelled, in one transaction. Returns how many steps were cancelled."""
+        with self.transaction():
+            cancelled = self.db.execute(
+                "UPDATE steps SET state = 'cancelled', note = ? "
+                "WHERE guild_id = ? AND chat_id = ? AND state = 'pending'",
+                [reason, guild_id, chat_id],
+            ).rowcount
+            self.set_chat_state(guild_id, chat_id, ChatState.CANCELLED, ended_at=now)
+        return cancelled
 
     def opened_at(self, guild_id: int, chat_id: int) -> datetime | None:
         """When a chat's intro was posted (None before): the chat is open from then."""
