@@ -208,6 +208,12 @@ class Dispatcher:
         Errors of the world (network, database) end it; its supervisor
         (:meth:`supervise`) starts it again."""
         await self.recover()
+        if self.series is not None:
+            # Series dates that came within reach while the bot was down (once per start,
+            # not on every recovery from an unknown outcome).
+            made = self.series.top_up_all()
+            if made:
+                log.info("scheduled %d series occurrences at start", made)
         while not self._stopping:
             await self.tick()
             if self._stopping:
@@ -294,11 +300,6 @@ class Dispatcher:
         self._unresolved = False
         for line in report:
             log.warning("recovered %s", line)
-        if self.series is not None:
-            # Occurrences that came within reach while the bot was down.
-            made = self.series.top_up_all()
-            if made:
-                log.info("scheduled %d series occurrences at start", made)
         return report
 
     async def tick(self) -> int:
