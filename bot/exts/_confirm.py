@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import discord
 
 CONFIRM_SECONDS = 300
@@ -10,8 +12,8 @@ CONFIRM_SECONDS = 300
 class ConfirmView(discord.ui.View):
     """Confirm / Cancel buttons that only the member who asked can press.
 
-    After ``await view.wait()``: ``timed_out`` (the return value of wait), else
-    ``confirmed`` and the button press in ``interaction`` (to answer it)."""
+    ``await view.confirmed_by(...)`` waits and answers a Cancel or a time-out itself; after
+    it returns True, ``interaction`` is the button press, still to be answered."""
 
     def __init__(self, owner_id: int, *, prefix: str = "tweetchat", confirm_label: str = "Confirm",
                  confirm_style: discord.ButtonStyle = discord.ButtonStyle.success) -> None:
@@ -40,3 +42,18 @@ class ConfirmView(discord.ui.View):
                 "Only the person who ran the command can answer this.", ephemeral=True)
             return False
         return True
+
+    async def confirmed_by(self, interaction: discord.Interaction,
+                           declined: Callable[[bool], str]) -> bool:
+        """Wait for the answer to the question `interaction` asked: True on Confirm. On
+        Cancel or no answer the question is replaced by ``declined(timed_out)`` (saying
+        that nothing was done) and False is returned."""
+        timed_out = await self.wait()
+        if not timed_out and self.confirmed:
+            return True
+        text = declined(timed_out)
+        if self.interaction is not None:
+            await self.interaction.response.edit_message(content=text, embed=None, view=None)
+        else:
+            await interaction.edit_original_response(content=text, embed=None, view=None)
+        return False

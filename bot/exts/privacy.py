@@ -68,13 +68,8 @@ class MyData(commands.GroupCog, group_name="mydata",
             "as they are; delete those in Discord if you want them gone. Chat statistics "
             "keep only anonymous counts.",
             view=view, ephemeral=True)
-        timed_out = await view.wait()
-        if timed_out or not view.confirmed:
-            text = "Nothing was deleted." + (" (No answer within 5 minutes.)" if timed_out else "")
-            if view.interaction is not None:
-                await view.interaction.response.edit_message(content=text, view=None)
-            else:
-                await interaction.edit_original_response(content=text, view=None)
+        if not await view.confirmed_by(interaction, lambda timed_out: (
+                "Nothing was deleted." + (" (No answer within 5 minutes.)" if timed_out else ""))):
             return
         await self.bot.writer.flush()  # nothing of theirs still queued to be written after
         erased = privacy.erase_member(self.bot.store, interaction.guild_id, interaction.user.id,

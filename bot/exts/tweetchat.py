@@ -282,14 +282,7 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
         view = ConfirmView(interaction.user.id)
         await interaction.response.send_message(embed=preview_embed(preview, channel), view=view,
                                                 ephemeral=True)
-        timed_out = await view.wait()
-        if timed_out or not view.confirmed:
-            text = ("Nothing was scheduled (no answer within 5 minutes)." if timed_out
-                    else "Cancelled; nothing was scheduled.")
-            if view.interaction is not None:
-                await view.interaction.response.edit_message(content=text, embed=None, view=None)
-            else:
-                await interaction.edit_original_response(content=text, embed=None, view=None)
+        if not await self._confirmed(interaction, view, "Nothing was scheduled"):
             return
         try:
             outcome = self.bot.control.schedule(interaction.guild_id, channel.id, preview,
@@ -550,16 +543,9 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
     async def _confirmed(self, interaction: discord.Interaction, view: ConfirmView,
                          nothing: str) -> bool:
         """Wait for Confirm; on Cancel or no answer, say that `nothing` happened."""
-        timed_out = await view.wait()
-        if not timed_out and view.confirmed:
-            return True
-        text = (f"{nothing} (no answer within 5 minutes)." if timed_out
-                else f"Cancelled; {nothing[0].lower()}{nothing[1:]}.")
-        if view.interaction is not None:
-            await view.interaction.response.edit_message(content=text, embed=None, view=None)
-        else:
-            await interaction.edit_original_response(content=text, embed=None, view=None)
-        return False
+        return await view.confirmed_by(interaction, lambda timed_out: (
+            f"{nothing} (no answer within 5 minutes)." if timed_out
+            else f"Cancelled; {nothing[0].lower()}{nothing[1:]}."))
 
     @series.command(name="upcoming", description="A series' next dates and what each will run")
     @app_commands.describe(series="the series (leave out to list every series)")
