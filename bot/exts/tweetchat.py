@@ -252,6 +252,23 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                                  "or attach a chat file")
         return load_chat_file(path)
 
+    async def _may_post_in(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                           what: str) -> bool:
+        """True if the bot has what it needs in `channel`; else the moderator is told which
+        permissions to give, and nothing is done."""
+        missing = missing_permissions(channel, interaction.guild.me)
+        if missing:
+            await interaction.response.send_message(
+                f"⚠️ I can't run {what} in {channel.mention}: I'm missing **{', '.join(missing)}** "
+                "there. Give me those permissions (channel settings > Permissions) and try again.",
+                ephemeral=True)
+        return not missing
+
+    def _zone(self, typed: str | None, settings, definition: ChatDefinition) -> str:
+        """The zone a chat is planned in: the one typed, the server's, the chat file's, the bot's."""
+        return (typed or settings.timezone or definition.schedule.timezone
+                or self.bot.settings.default_timezone)
+
     @app_commands.command(name="schedule", description="Schedule a tweetchat in a channel")
     @app_commands.describe(
         chat="the chat to run (or attach a file instead)", channel="where to run it",
@@ -265,17 +282,11 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                        when: str, chat: str | None = None, timezone: str | None = None,
                        interval: app_commands.Range[float, 0.5, 240.0] | None = None,
                        file: discord.Attachment | None = None) -> None:
-        missing = missing_permissions(channel, interaction.guild.me)
-        if missing:
-            await interaction.response.send_message(
-                f"⚠️ I can't run a chat in {channel.mention}: I'm missing "
-                f"**{', '.join(missing)}** there. Give me those permissions (channel settings > "
-                "Permissions) and try again.", ephemeral=True)
+        if not await self._may_post_in(interaction, channel, "a chat"):
             return
         definition = await self._definition(interaction.guild_id, chat, file)
         settings = self.bot.store.server_settings(interaction.guild_id)
-        tz = timezone or settings.timezone or definition.schedule.timezone or \
-            self.bot.settings.default_timezone
+        tz = self._zone(timezone, settings, definition)
         preview = self.bot.control.preview(definition, when, tz,
                                            interval_minutes=interval,
                                            reminder_minutes=settings.reminder_lead_minutes)
@@ -500,17 +511,10 @@ class TweetchatCommands(commands.GroupCog, group_name="tweetchat",
                             count: app_commands.Range[int, 1, 520] | None = None,
                             until: str | None = None, mode: str = "same",
                             interval: app_commands.Range[float, 0.5, 240.0] | None = None) -> None:
-        missing = missing_permissions(channel, interaction.guild.me)
-        if missing:
-            await interaction.response.send_message(
-                f"⚠️ I can't run chats in {channel.mention}: I'm missing **{', '.join(missing)}** "
-                "there. Give me those permissions (channel settings > Permissions) and try again.",
-                ephemeral=True)
+        if not await self._may_post_in(interaction, channel, "chats"):
             return
         definition = await self._definition(interaction.guild_id, chat, file)
-        settings = self.bot.store.server_settings(interaction.guild_id)
-        tz = timezone or settings.timezone or definition.schedule.timezone or \
-            self.bot.settings.default_timezone
+        tz = self._zone(timezone, self.bot.store.server_settings(interaction.guild_id), definition)
         preview = self.bot.series.preview(definition, repeat, when, tz, count=count, until=until,
                                           mode=mode, interval_minutes=interval)
         view = ConfirmView(interaction.user.id)
