@@ -13,7 +13,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY data ./data
+# The last step builds what the guidance search keeps between starts (the English and
+# typo tables, the model's float32 weights) inside the package, read-only at run time.
 RUN pip install . \
+ && python -c "from pathlib import Path; import bot.guidance as g; g.prepare(Path('/app/data/guidance.toml'))" \
  && useradd --system --uid 10001 --no-create-home --home-dir /app tweetchat \
  && mkdir -p /data \
  && chown tweetchat /data

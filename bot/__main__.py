@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
-from bot.chat import ChatFileError, load_chat_file
-from bot.chat.posts import plural
+# Each command imports what it needs itself, so that a one-off command (`tweetchat
+# guidance`) starts without loading the chat parser, the store or discord.py.
 from bot.argtypes import number
+from bot.chat.timeline import START_FORMAT
 from bot.config import ConfigError, load_settings
-from bot.chat.timeline import START_FORMAT, StartTimeError, build_timeline, resolve_start
-from bot.chat.zones import UnknownTimeZone
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
@@ -37,6 +36,9 @@ def _utcnow() -> datetime:
 def cmd_check(args: argparse.Namespace, now: Now) -> int:
     """Validate chat files and the guidance knowledge file; exit 2 if any is invalid.
     Writes nothing."""
+    from bot.chat import ChatFileError, load_chat_file
+    from bot.chat.posts import plural
+    from bot.chat.timeline import build_timeline
     from bot.guidance import KnowledgeFileError, load_knowledge, looks_like_knowledge
 
     status = EXIT_OK
@@ -307,6 +309,7 @@ def cmd_member(args: argparse.Namespace, now: Now) -> int:
 def cmd_purge(args: argparse.Namespace, now: Now) -> int:
     """Run the retention purge now (the bot runs it daily): in each server with a
     retention period, remove answers older than it."""
+    from bot.chat.posts import plural
     from bot.record.privacy import purge_expired
 
     store = _writable_store(args)
@@ -329,6 +332,10 @@ def cmd_purge(args: argparse.Namespace, now: Now) -> int:
 def cmd_plan(args: argparse.Namespace, now: Now) -> int:
     """Print every step of a chat for a given start, in local time and UTC; with
     --repeat, every step of each of the series' first --count occurrences."""
+    from bot.chat import ChatFileError, load_chat_file
+    from bot.chat.posts import plural
+    from bot.chat.timeline import StartTimeError, build_timeline, resolve_start
+    from bot.chat.zones import UnknownTimeZone
     from bot.chat.recurrence import REPEAT_EXAMPLES, RepeatError, occurrences, parse_repeat
 
     try:
@@ -405,6 +412,8 @@ def cmd_plan(args: argparse.Namespace, now: Now) -> int:
 
 def cmd_guidance(args: argparse.Namespace, now: Now) -> int:
     """Answer a question from the guidance knowledge file, with sources."""
+    # One question is a few small matrix products: BLAS threads only cost their start-up.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from bot.guidance import JURISDICTIONS, GuidanceIndex, KnowledgeFileError, load_knowledge, vectors_for
 
     if args.jurisdiction and args.jurisdiction.upper() not in JURISDICTIONS:
@@ -627,6 +636,8 @@ def cmd_stats(args: argparse.Namespace, now: Now) -> int:
 def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     """Run a chat's run of show in the terminal, timings compressed, through the real
     dispatcher and a SQLite ledger."""
+    from bot.chat import ChatFileError, load_chat_file
+    from bot.chat.timeline import build_timeline
     import asyncio
 
     from bot.run.rehearsal import TerminalPoster
@@ -639,6 +650,8 @@ def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     except ChatFileError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    import tempfile
+
     db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="tweetchat-")) / "rehearsal.db"
     store = Store(db_path)
     clock = SystemClock()

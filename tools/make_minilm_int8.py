@@ -14,35 +14,20 @@ of the original's size and gives the same rankings (checked by the benchmark).
 from __future__ import annotations
 
 import json
-import struct
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bot.guidance._semantic import SAFETENSORS_DTYPES, read_safetensors  # noqa: E402
+from bot.guidance._semantic import read_safetensors, write_safetensors  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "bot" / "guidance" / "model"
 
 
-def write_safetensors(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    names = {np.dtype(v): k for k, v in SAFETENSORS_DTYPES.items()}
-    header, offset, blobs = {}, 0, []
-    for name, value in arrays.items():
-        blob = np.ascontiguousarray(value).tobytes()
-        header[name] = {"dtype": names[value.dtype], "shape": list(value.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-        blobs.append(blob)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # keep the arrays 8-byte aligned
-    path.write_bytes(struct.pack("<Q", len(head)) + head + b"".join(blobs))
-
-
 def main(model_dir: str) -> None:
     source = Path(model_dir)
-    weights = read_safetensors(source / "model.safetensors")
+    weights, _ = read_safetensors(source / "model.safetensors")
     arrays: dict[str, np.ndarray] = {}
     for name, value in weights.items():
         if name.endswith("position_ids") or name.startswith("pooler."):

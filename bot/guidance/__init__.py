@@ -28,13 +28,25 @@ from bot.guidance._knowledge import (
 __all__ = [
     "JURISDICTIONS", "Entry", "GuidanceIndex", "GuidanceLibrary", "Hit", "KnowledgeBase",
     "KnowledgeFileError", "SearchResult", "Source", "load_knowledge", "looks_like_knowledge",
-    "parse_knowledge", "vectors_for",
+    "parse_knowledge", "prepare", "vectors_for",
 ]
 
 
 def vectors_for(knowledge: Path) -> Path:
     """Where the entries' sentence vectors are kept beside a knowledge file."""
     return knowledge.with_name(knowledge.stem + ".vectors.npz")
+
+
+def prepare(knowledge: Path) -> GuidanceIndex:
+    """Build everything the search keeps between starts (`_cache`): the knowledge file's
+    vectors and typo table, the English table, the dequantised weights. For an image whose
+    package folder is read-only at run time (the Dockerfile runs this while building)."""
+    from bot.guidance._cache import shared_lexicon
+
+    index = GuidanceIndex(load_knowledge(knowledge), vectors_for(knowledge))
+    index.search("a pt of mine wants to add me on fb, is that allowd?")  # reaches the typo table
+    shared_lexicon().correction("registraton")  # and the English table
+    return index
 
 
 class GuidanceLibrary:

@@ -87,9 +87,11 @@ def load_knowledge(path: str | Path) -> KnowledgeBase:
 
     :raises KnowledgeFileError: naming the entry (index and id) and field of each problem.
     """
+    from bot.guidance._cache import shared_lexicon
+
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = shared_lexicon().parsed(path.read_bytes(), lambda raw: tomllib.loads(raw.decode("utf-8")))
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeFileError(str(path), [f"cannot read the file: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:

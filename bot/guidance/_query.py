@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from spellchecker import SpellChecker
+from bot.guidance._cache import TypoTable, shared_lexicon
 
 
 STOPWORDS = frozenset("""
@@ -148,20 +148,10 @@ def _damerau(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-_ENGLISH: SpellChecker | None = None
-
-
-def _english() -> SpellChecker:
-    global _ENGLISH
-    if _ENGLISH is None:
-        _ENGLISH = SpellChecker(language="en", distance=1)
-    return _ENGLISH
-
-
 def _is_english(word: str) -> bool:
     """Whether a word is ordinary English (pyspellchecker's frequency list), so that
     "massage" is not "corrected" to "message"."""
-    return _english().word_frequency[word] >= 50
+    return (shared_lexicon().frequency(word) or 0) >= 50
 
 
 def _dictionary_fix(word: str) -> str | None:
@@ -169,7 +159,7 @@ def _dictionary_fix(word: str) -> str | None:
     "registration"), for misspelt words the guidance itself never uses."""
     if len(word) < 5 or _is_english(word):
         return None
-    fixed = _english().correction(word)
+    fixed = shared_lexicon().correction(word)
     return fixed if fixed and fixed != word else None
 
 
@@ -180,17 +170,13 @@ class _Speller:
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
         self.vocabulary = vocabulary
-        self._table: dict[str, set[str]] | None = None  # built on the first unknown word
+        self._table: TypoTable | None = None  # found or built on the first unknown word
 
     @property
-    def deletes(self) -> dict[str, set[str]]:
+    def table(self) -> TypoTable:
         if self._table is None:
-            table: dict[str, set[str]] = {}
-            for word in self.vocabulary:
-                if len(word) >= 4:
-                    for form in self._deletes(word, self._max(word)):
-                        table.setdefault(form, set()).add(word)
-            self._table = table
+            self._table = shared_lexicon().typo_table(
+                (w for w in self.vocabulary if len(w) >= 4), lambda w: self._deletes(w, self._max(w)))
         return self._table
 
     @staticmethod
@@ -210,9 +196,7 @@ class _Speller:
         if len(word) < 4 or word in self.vocabulary or _is_english(word):
             return None
         limit = self._max(word)
-        candidates: set[str] = set()
-        for form in self._deletes(word, limit):
-            candidates |= self.deletes.get(form, set())
+        candidates = self.table.words_under(self._deletes(word, limit))
         best: tuple[int, int, str] | None = None
         for candidate in candidates:
             distance = _damerau(word, candidate, limit)

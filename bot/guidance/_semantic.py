@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from bot.config import DEFAULT_DATA_DIR
+from bot.guidance._cache import DEQUANTISED
 
 if TYPE_CHECKING:
     from bot.guidance._knowledge import Entry
@@ -39,21 +40,80 @@ _EPS = 1e-12
 
 
 # safetensors: an 8-byte header length, a JSON header naming each array's dtype, shape and
-# byte range, then the bytes. One read and no per-array unzipping (an .npz took 60 ms).
+# byte range, then the bytes. Memory-mapped: no read and no per-array unzipping (an .npz
+# took 60 ms), and only the rows of the word embeddings a text uses are ever paged in.
 SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I8": np.int8}
 
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a .safetensors file (read-only views of one buffer)."""
-    data = path.read_bytes()
-    size = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + size])
-    body = memoryview(data)[8 + size:]
+def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The arrays of a .safetensors file (read-only views of the mapped file) and its
+    metadata. :raises ValueError: when the file is not a whole safetensors file."""
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    size = struct.unpack("<Q", data[:8].tobytes())[0]
+    header = json.loads(data[8:8 + size].tobytes())
+    body = data[8 + size:]
+    metadata = header.pop("__metadata__", {}) or {}
     out = {}
     for name, info in header.items():
-        if name != "__metadata__":
-            start, end = info["data_offsets"]
-            out[name] = np.frombuffer(body[start:end], dtype=SAFETENSORS_DTYPES[info["dtype"]]).reshape(info["shape"])
+        start, end = info["data_offsets"]
+        if end > len(body):
+            raise ValueError(f"{path.name}: {name} runs past the end of the file")
+        out[name] = body[start:end].view(SAFETENSORS_DTYPES[info["dtype"]]).reshape(info["shape"])
+    return out, metadata
+
+
+def write_safetensors(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> None:
+    """Write arrays as a .safetensors file, whole or not at all (a temporary file renamed)."""
+    names = {np.dtype(v): k for k, v in SAFETENSORS_DTYPES.items()}
+    header: dict = {"__metadata__": metadata} if metadata else {}
+    offset = 0
+    for name, value in arrays.items():
+        header[name] = {"dtype": names[value.dtype], "shape": list(value.shape),
+                        "data_offsets": [offset, offset + value.nbytes]}
+        offset += value.nbytes
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)  # keep the arrays 8-byte aligned
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as out:
+            out.write(struct.pack("<Q", len(head)) + head)
+            for value in arrays.values():
+                out.write(np.ascontiguousarray(value).tobytes())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _stamp(path: Path) -> str:
+    info = path.stat()
+    return f"{MODEL_ID}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def dequantised(weights: Path, cache: Path | None) -> dict[str, np.ndarray]:
+    """Every array of the int8 model but the word embeddings, as float32: from ``cache``
+    (memory-mapped; 43 MB written beside the other caches the first time) when it was
+    made from this weights file, else dequantised here (about 30 ms) and written there."""
+    if cache is not None:
+        try:
+            arrays, metadata = read_safetensors(cache)
+            if metadata.get("source") == _stamp(weights):
+                return arrays
+        except (OSError, ValueError, KeyError, struct.error):
+            pass  # missing, stale or damaged: made again below
+    arrays, _ = read_safetensors(weights)
+    out: dict[str, np.ndarray] = {}
+    for name, array in arrays.items():
+        if name.startswith("embeddings.word_embeddings."):
+            continue
+        if name.endswith(".q"):
+            out[name[:-2]] = array.astype(np.float32) * arrays[name[:-2] + ".scale"]
+        elif not name.endswith(".scale"):
+            out[name] = np.asarray(array)
+    if cache is not None:
+        try:
+            write_safetensors(cache, out, {"source": _stamp(weights)})
+        except OSError:
+            pass  # a read-only folder or a full disk: dequantised again at the next start
     return out
 
 
@@ -85,18 +145,12 @@ class Encoder:
         self._tokenizer = Tokenizer.from_file(str(tokenizer))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        arrays = read_safetensors(weights)
+        arrays, _ = read_safetensors(weights)
         # The word embeddings stay int8 (11.7 M numbers): only the rows a text uses are
-        # turned back into floats. Linear layers (out, in) are dequantised once.
-        self._vocab_q = arrays.pop("embeddings.word_embeddings.weight.q")
-        self._vocab_scale = arrays.pop("embeddings.word_embeddings.weight.scale")
-        self._w: dict[str, np.ndarray] = {}
-        for name, array in arrays.items():
-            if name.endswith(".q"):
-                base = name[:-2]
-                self._w[base] = array.astype(np.float32) * arrays[base + ".scale"]
-            elif not name.endswith(".scale"):
-                self._w[name] = array
+        # turned back into floats. The rest is float32, kept between starts (dequantised).
+        self._vocab_q = arrays["embeddings.word_embeddings.weight.q"]
+        self._vocab_scale = arrays["embeddings.word_embeddings.weight.scale"]
+        self._w = dequantised(weights, DEQUANTISED if weights == WEIGHTS else None)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch: int = 32) -> np.ndarray:
