@@ -739,6 +739,27 @@ def cmd_demo(args: argparse.Namespace, now: Now) -> int:
     return EXIT_OK if total else EXIT_ERROR
 
 
+def cmd_room(args: argparse.Namespace, now: Now) -> int:
+    """Run the rehearsal room (the sandbox as a web page, with the bot) until Ctrl-C."""
+    import asyncio
+    import logging
+
+    from bot.room import run_room
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print("Starting the local Discord sandbox, its rehearsal room and the bot (no token needed)...",
+          flush=True)
+    try:
+        asyncio.run(run_room(speed=args.speed, port=args.port, db_path=Path(args.db) if args.db else None))
+    except KeyboardInterrupt:
+        print("Room closed.")
+    except OSError as exc:
+        print(f"error: could not open the room on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+              "try another --port, or leave it out for a free one", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 # -- config ------------------------------------------------------------------------------
 
 
@@ -803,6 +824,13 @@ COMMANDS: dict[str, Command] = {
     "demo": Command(cmd_demo, "run the seed chat on the local sandbox with scripted members, no token", (
         option("--speed", type=number(float, 1, 1000, "65"), default=65.0,
                help="how many times faster than real time (default 65: about a minute)"),
+        option("--db", help="SQLite file (default: a new temporary one)"),
+    )),
+    "room": Command(cmd_room, "rehearse a chat in the browser: the sandbox and the bot, as a web page", (
+        option("--speed", type=number(float, 1, 1000, "20"), default=1.0,
+               help="run the bot's clock this many times faster (default 1: real time)"),
+        option("--port", type=number(int, 0, 65535, "8765"), default=0,
+               help="the port on 127.0.0.1 (default: a free one)"),
         option("--db", help="SQLite file (default: a new temporary one)"),
     )),
     "health": Command(cmd_health, "exit 0 if the running bot is healthy (the image's health check)", (

@@ -111,6 +111,29 @@ class Crowd:
             self.sent += 1
 
 
+async def start_bot(sb, *, db_path: Path, data: Path, speed: float = 1.0):
+    """The real bot logged in to the sandbox `sb` (discord.py's HTTP and gateway code), its
+    clock `speed` times faster than real time. Returns (bot, the task running it).
+
+    :raises RuntimeError: when it has not logged in within 15 s.
+    """
+    settings = Settings(token=Secret(sb.bot_token), database=db_path,
+                        api_base_url=sb.api_base, gateway_url=sb.gateway_url,
+                        dev_guild_id=sb.guild_id, data_dir=data)
+    point_at(settings)
+    bot = TweetchatBot(settings, guild_ready_timeout=0.1,
+                       clock=ScaledClock(speed) if speed != 1 else None)
+    runner = asyncio.create_task(bot.start(sb.bot_token))
+    ready = asyncio.create_task(bot.ready_once.wait())
+    await asyncio.wait({runner, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        ready.cancel()
+        await bot.close()
+        runner.result() if runner.done() else None
+        raise RuntimeError("the bot did not log in to the sandbox within 15 s")
+    return bot, runner
+
+
 def member_of(sandbox, message):
     return next(m for m in sandbox.members.values() if m.id == message.author.id)
 
@@ -134,21 +157,9 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 65.0, db_path: Pa
     config = SandboxConfig(moderators=("maya",), members=CROWD, heartbeat_interval_ms=10_000)
     async with Sandbox(config) as sb:
         say(f"sandbox up at {sb.api_base} with #tweetchat and {len(CROWD)} members")
-        settings = Settings(token=Secret(sb.bot_token), database=db_path,
-                            api_base_url=sb.api_base, gateway_url=sb.gateway_url,
-                            dev_guild_id=sb.guild_id, data_dir=data)
-        point_at(settings)
         # The bot's clock runs `speed` times faster, so the evening takes a minute; the
         # moderator schedules it the way anyone would, and it starts on its own timer.
-        bot = TweetchatBot(settings, guild_ready_timeout=0.1, clock=ScaledClock(speed))
-        runner = asyncio.create_task(bot.start(sb.bot_token))
-        ready = asyncio.create_task(bot.ready_once.wait())
-        await asyncio.wait({runner, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
-        if not ready.done():
-            ready.cancel()
-            await bot.close()
-            runner.result() if runner.done() else None
-            raise RuntimeError("the bot did not log in to the sandbox within 15 s")
+        bot, runner = await start_bot(sb, db_path=db_path, data=data, speed=speed)
         say(f"bot logged in as {bot.user} and synced its slash commands")
 
         london = ZoneInfo("Europe/London")

@@ -6,7 +6,8 @@
         await sb.member("pat").send("hello")
 
 One aiohttp server on 127.0.0.1 and a free port serves ``/api/v10`` (REST), ``/`` and
-``/resume/`` (gateway) and ``/attachments`` (the CDN). Everything lives in memory.
+``/resume/`` (gateway), ``/attachments`` (the CDN) and, when asked, ``/room/`` (the
+rehearsal room, room.py). Everything lives in memory.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from .interactions import Interactions
 from .members import ScriptedMember
 from .ratelimit import RateLimiter, RateLimits
 from .rest import RestAPI
+from .room import Room
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass
@@ -53,6 +58,8 @@ class SandboxConfig:
     presence_intent_enabled: bool = True
     moderators: tuple[str, ...] = ("maya",)
     members: tuple[str, ...] = ("pat", "sam")
+    # The rehearsal room (room.py): the sandbox as a web page at /room/.
+    room: bool = False
 
 
 class Sandbox:
@@ -94,6 +101,10 @@ class Sandbox:
         self._message_waiters: list[tuple[Callable[[st.Message], bool], asyncio.Future[st.Message]]] = []
         world.listeners.append(self._notice_message)
         self._build_world()
+        if cfg.room and cfg.host not in LOOPBACK:
+            # Anyone who can open the room can act as anyone in it: this machine only.
+            raise ValueError(f"the rehearsal room is served on loopback only, not {cfg.host}")
+        self.room = Room(self) if cfg.room else None
         self._runner: web.AppRunner | None = None
 
     # --- the default world -----------------------------------------------------------------
@@ -211,6 +222,8 @@ class Sandbox:
         self.rest.add_routes(app)
         app.router.add_get("/", self.gateway.handle)
         app.router.add_get("/resume/", self.gateway.handle)
+        if self.room is not None:
+            self.room.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)

@@ -9,7 +9,6 @@ import html
 import html.parser
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from bot.chat.timeline import build_timeline
 from bot.record.transcript import (FORMATS, HIDDEN_PARENT, MAX_DEPTH, _walk, build_transcript,
                                    render, transcript_filename)
 from e2e.recorded_chat import HOSTILE_NAME, HOSTILE_TEXT, HOSTILE_TEXT_2
+from record.browser import chromium
 from seed import EVENING, ROOT
 
 SCHEMA = json.loads((ROOT / "docs" / "transcript.schema.json").read_text())
@@ -335,18 +335,6 @@ def test_html_is_standalone_escaped_and_forbids_scripts(recorded_chat, transcrip
     assert not re.search(r"<(script|img|link|iframe|object|embed)\b", page, re.IGNORECASE)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     check_html_page(page, recorded_chat, transcript)
-
-
-def chromium(candidates=("/usr/bin/chromium",)) -> str:
-    """Debian's chromium; skip without it, unless CI says it must be there."""
-    found = shutil.which("chromium") or next((c for c in candidates if Path(c).exists()), None)
-    if found:
-        return found
-    if os.environ.get("TWEETCHAT_REQUIRE_BROWSER") == "1":
-        pytest.fail("TWEETCHAT_REQUIRE_BROWSER=1 but chromium is not installed "
-                    "(apt-get install chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium); the browser check of "
-                "the HTML transcript needs it")
 
 
 def dump_dom(browser: str, page: Path, tmp_path: Path) -> str:
