@@ -45,6 +45,8 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(installed, tmp_path):
     assert module.startswith(str(installed)) and data.startswith(str(installed)), where.stdout
     data = Path(data)
     assert not data.is_symlink() and (data / "guidance.toml").is_file()
+    room = Path(module).parent / "sandbox" / "room"  # the rehearsal room's page
+    assert all((room / name).is_file() for name in ("index.html", "room.js", "room.css"))
 
     checked = tweetchat(installed, tmp_path, "check", *map(str, sorted((data / "chats").glob("*.toml"))),
                         str(data / "guidance.toml"))
