@@ -32,7 +32,9 @@ sys.path.insert(0, str(REPO))
 from bot.app import TweetchatBot, point_at  # noqa: E402
 from bot.chat import load_chat_file  # noqa: E402
 from bot.config import Secret, Settings  # noqa: E402
-from bot.demo import SEED  # noqa: E402
+from bot.demo import SEED_NAME, data_dir  # noqa: E402
+
+SEED = data_dir() / "chats" / f"{SEED_NAME}.toml"
 from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
 
 

@@ -27,7 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.chat import load_chat_file  # noqa: E402
-from bot.demo import SEED  # noqa: E402
+from bot.demo import SEED_NAME, data_dir  # noqa: E402
+
+SEED = data_dir() / "chats" / f"{SEED_NAME}.toml"
 from bot.record.stats import chat_stats, render_chart  # noqa: E402
 from bot.store import ChatState, Store  # noqa: E402
 from bot.chat.timeline import StepKind, build_timeline  # noqa: E402

@@ -8,11 +8,41 @@ from typing import Iterable
 
 from bot.chat.definition import ChatDefinition
 from bot.chat.timeline import PlannedStep
+from bot.store.schema import READY_AT
 from bot.store._base import StoreBase
 from bot.store.records import (
     Chat, ChatAction, ChatActionKind, ChatState, DueStep, NotFound, Step, StepState, _action,
     _chat, _step, from_db, to_db,
 )
+
+
+# The next pieces of due work (see _Ledger.due_work); each branch walks its own index.
+DUE_WORK = f"""
+SELECT * FROM (
+    SELECT guild_id, id, chat_id, {READY_AT} AS at, 'post' AS action
+      FROM steps INDEXED BY idx_steps_ready
+     WHERE state = 'pending'
+       AND (SELECT state FROM chats WHERE chats.id = steps.chat_id) IN ('scheduled', 'running')
+       AND NOT EXISTS (SELECT 1 FROM steps e WHERE e.chat_id = steps.chat_id
+                          AND e.seq < steps.seq AND e.state IN ('pending', 'claimed'))
+     ORDER BY {READY_AT}, id LIMIT :limit)
+UNION ALL
+SELECT * FROM (
+    SELECT guild_id, id, chat_id, thread_retry_at AS at, 'thread' AS action
+      FROM steps INDEXED BY idx_steps_thread_retry
+     WHERE state = 'posted' AND thread_retry_at IS NOT NULL
+     ORDER BY thread_retry_at, id LIMIT :limit)
+UNION ALL
+SELECT * FROM (
+    SELECT guild_id, id, chat_id, {READY_AT} AS at, 'chat action' AS action
+      FROM chat_actions INDEXED BY idx_chat_actions_ready
+     WHERE state = 'pending'
+       AND NOT EXISTS (SELECT 1 FROM chat_actions e WHERE e.chat_id = chat_actions.chat_id
+                          AND e.id < chat_actions.id AND e.state IN ('pending', 'claimed'))
+     ORDER BY {READY_AT}, id LIMIT :limit)
+ORDER BY at, id
+LIMIT :limit
+"""
 
 
 class _Ledger(StoreBase):
@@ -127,36 +157,19 @@ class _Ledger(StoreBase):
         """The earliest work for the dispatcher across all servers: a pending step of a
         scheduled or running chat, a posted question whose thread is still to open, or a
         pending chat action (Event, archiving, record)."""
-        rows = list(
-            self.db.query(
-                """
-                SELECT guild_id, id, MAX(due_at, COALESCE(not_before, '')) AS at, 'post' AS action
-                  FROM steps
-                 WHERE state = 'pending'
-                   AND chat_id IN (SELECT id FROM chats WHERE state IN ('scheduled', 'running'))
-                   -- steps of one chat go out in order: never past an earlier one still to post
-                   AND NOT EXISTS (SELECT 1 FROM steps e WHERE e.chat_id = steps.chat_id
-                                      AND e.seq < steps.seq AND e.state IN ('pending', 'claimed'))
-                UNION ALL
-                SELECT guild_id, id, thread_retry_at AS at, 'thread' AS action
-                  FROM steps
-                 WHERE state = 'posted' AND thread_retry_at IS NOT NULL
-                UNION ALL
-                SELECT guild_id, id, MAX(due_at, COALESCE(not_before, '')) AS at,
-                       'chat action' AS action
-                  FROM chat_actions
-                 WHERE state = 'pending'
-                   AND NOT EXISTS (SELECT 1 FROM chat_actions e WHERE e.chat_id = chat_actions.chat_id
-                                      AND e.id < chat_actions.id AND e.state IN ('pending', 'claimed'))
-                ORDER BY at, id
-                LIMIT 1
-                """
-            )
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        return DueStep(r["guild_id"], r["id"], from_db(r["at"]), r["action"])
+        found = self.due_work(1)
+        return found[0] if found else None
+
+    def due_work(self, limit: int) -> list[DueStep]:
+        """The `limit` earliest pieces of work (see :meth:`next_due_step`), earliest first.
+
+        Each branch walks its own index (schema.READY_AT) in order and stops after `limit`
+        rows that qualify, so the cost follows the work asked for, not the size of the
+        ledger. Steps of one chat go out in order: a step is work only when no earlier step
+        of its chat is still to post (and likewise a chat's actions)."""
+        rows = self.db.execute(DUE_WORK, {"limit": limit}).fetchall()
+        return [DueStep(guild_id, item_id, from_db(at), action, chat_id)
+                for guild_id, item_id, chat_id, at, action in rows]
 
     def claimed_steps(self) -> list[tuple[int, int]]:
         """(guild_id, step_id) of steps left claimed: a crash hit while posting them."""

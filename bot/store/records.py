@@ -140,6 +140,7 @@ class DueStep:
     step_id: int  # a step's id; for action "chat action", the chat action's id
     when: datetime  # when it should be acted on
     action: str  # "post", "thread" or "chat action"
+    chat_id: int = 0  # the chat it belongs to (work of one chat is done one piece at a time)
 
 
 class ChatActionKind(str, Enum):

@@ -320,3 +320,21 @@ def m010_cpd_and_nudges(db: sqlite_utils.Database) -> None:
                              pk=("chat_id", "user_id"), foreign_keys=[("chat_id", "chats", "id")],
                              not_null={"guild_id", "at"})
     db["nudges_sent"].create_index(["guild_id", "user_id"])
+
+
+# When a step or chat action is ready: its due time, or later when a retry waits
+# (not_before). One expression, used by the indexes below and by Store.next_due_step, so
+# that SQLite reads the next due work from an index instead of scanning the ledger.
+READY_AT = "MAX(due_at, COALESCE(not_before, ''))"
+
+
+@migrations()
+def m011_due_work_indexes(db: sqlite_utils.Database) -> None:
+    # Pending steps and chat actions in the order they become ready; posted questions whose
+    # thread is still to open in retry order; and a chat's actions by id (the "never past
+    # an earlier one" check).
+    db.execute(f"CREATE INDEX idx_steps_ready ON steps({READY_AT}, id) WHERE state = 'pending'")
+    db.execute("CREATE INDEX idx_steps_thread_retry ON steps(thread_retry_at, id) "
+               "WHERE state = 'posted' AND thread_retry_at IS NOT NULL")
+    db.execute(f"CREATE INDEX idx_chat_actions_ready ON chat_actions({READY_AT}, id) WHERE state = 'pending'")
+    db.execute("CREATE INDEX idx_chat_actions_order ON chat_actions(chat_id, id)")

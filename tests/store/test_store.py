@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, StoreError, migrations, to_db
+from bot.store._ledger import DUE_WORK
 from bot.chat.timeline import build_timeline
 from seed import EVENING
 
@@ -144,3 +145,23 @@ def test_a_reader_beside_the_bot_never_checkpoints_or_writes(db_path, seed):
     writer.save_chat(GUILD, seed, created_by=1, now=EVENING)
     assert len(writer.saved_chats(GUILD)) == 2
     writer.close()
+
+
+def test_due_work_is_read_from_indexes_and_gives_each_chat_its_next_step_only(store, seed):
+    """The dispatcher's lookup: one piece of work per chat at most (the rest of a chat's
+    steps wait for it), earliest first, and a query plan with no scan of a whole table,
+    so its cost does not grow with the ledger (figures: benchmarks/due_lookup.py)."""
+    chats = []
+    for i, minutes in enumerate([30, 10, 20]):
+        start = EVENING + timedelta(minutes=minutes)
+        chats.append(store.create_chat(guild_id=GUILD + i, channel_id=5, definition=seed, start_at=start,
+                                       timezone_name="Europe/London", steps=build_timeline(seed, start),
+                                       created_by=7, now=EVENING - timedelta(days=1)))
+    work = store.due_work(10)
+    assert [w.chat_id for w in work] == [chats[1].id, chats[2].id, chats[0].id]
+    assert all(w.action == "post" and store.step(w.guild_id, w.step_id).seq == 0 for w in work)
+    assert store.next_due_step() == work[0]
+    plan = [row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + DUE_WORK, {"limit": 1})]
+    assert {"SCAN steps USING INDEX idx_steps_ready", "SCAN chat_actions USING INDEX idx_chat_actions_ready"} <= set(plan)
+    assert not [line for line in plan if line.startswith("SCAN") and "INDEX" not in line
+                and "subquery" not in line], plan
