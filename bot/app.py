@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.exts._poster import DiscordPoster
 from bot.run.control import ChatControl
 from bot.guidance import GuidanceLibrary
+from bot.run.pacing import Pacer
 from bot.run.dispatcher import Dispatcher, ScaledClock, SystemClock
 from bot.run.series import SeriesControl
 from bot.store import Store
@@ -81,6 +82,8 @@ class TweetchatBot(commands.AutoShardedBot):
             help_command=None,
         )
         self.settings = settings
+        self.pacer = Pacer()
+        self._pace_requests()
         if clock is None and settings.clock_speed != 1:
             clock = ScaledClock(settings.clock_speed, settings.clock_origin)
         self.clock = clock or SystemClock()
@@ -98,6 +101,22 @@ class TweetchatBot(commands.AutoShardedBot):
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    # Interaction responses are not counted in Discord's global limit (and must answer
+    # within 3 s): they are never held back.
+    UNPACED = ("/interactions/", "/webhooks/")
+
+    def _pace_requests(self) -> None:
+        """Every other REST request waits for its slot under Discord's global limit
+        (bot.run.pacing), so many chats posting at once never meet a global 429."""
+        send = self.http.request
+
+        async def paced(route, **kwargs):
+            if not route.path.startswith(self.UNPACED):
+                await self.pacer.wait()
+            return await send(route, **kwargs)
+
+        self.http.request = paced
 
     def _related_guidance(self, question) -> list[tuple[str, str]]:
         """Guidance shown with a chat question (the chat file's choice, or a sure match)."""

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 # CPython cannot sleep for very long reliably (bpo-20493); re-check at least this often.
 MAX_SLEEP = timedelta(hours=1)
 RETRY_BASE_SECONDS = 5
+CONCURRENCY = 16
 RETRY_MAX_SECONDS = 300
 
 
@@ -190,6 +191,9 @@ class Dispatcher:
         self.alive = False
         self.restarts = 0
         self._busy = asyncio.Lock()
+        # Pieces of work (of different chats) in flight at once. Discord's global limit is
+        # kept by the bot's HTTP pacing (bot.run.pacing), not here.
+        self.concurrency = CONCURRENCY
         # Per-process backoff counters for thread retries; starting again at 0 after a
         # restart is harmless.
         self._thread_attempts: dict[int, int] = {}
@@ -303,26 +307,63 @@ class Dispatcher:
         return report
 
     async def tick(self) -> int:
-        """Act on everything due now; returns how many actions were taken."""
+        """Act on everything due now; returns how many pieces of work were done.
+
+        Work of different chats is done concurrently, at most :attr:`concurrency` at once
+        (1,000 servers starting together are not posted one request at a time); the work
+        of one chat is done one piece at a time, in order. When a post's outcome is
+        unknown, nothing more is started until it is resolved (by looking at Discord).
+        An error of the world (the database, the network) waits for the work in flight,
+        then ends the tick, as it ends a serial one."""
         done = 0
         async with self._busy:
-            while not self._stopping:
-                due = self.store.next_due_step()
-                if due is None or due.when > self.clock.now():
+            running: dict[asyncio.Task[None], int] = {}  # work in flight -> its chat
+            failure: BaseException | None = None
+            while True:
+                if not self._stopping and not self._unresolved and failure is None:
+                    self._start_due(running)
+                if not running:
+                    if self._unresolved and failure is None and not self._stopping:
+                        # Resolve the unknown outcome before anything else is posted; if
+                        # Discord cannot be read either, this raises and the supervisor
+                        # tries again after a back-off.
+                        await self.recover()
+                        continue
                     break
-                if due.action == "thread":
-                    await self._open_thread(due)
-                elif due.action == "chat action":
-                    await self._chat_action(due)
-                else:
-                    await self._post(due)
-                if self._unresolved:
-                    # Resolve the unknown outcome (by looking at Discord) before anything
-                    # else is posted; if Discord cannot be read either, this raises and
-                    # the supervisor tries again after a back-off.
-                    await self.recover()
-                done += 1
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    del running[task]
+                    if task.exception() is not None:
+                        failure = failure or task.exception()
+                    else:
+                        done += 1
+            if failure is not None:
+                raise failure
         return done
+
+    def _start_due(self, running: dict[asyncio.Task[None], int]) -> None:
+        """Start the due work of chats that have none in flight, up to the limit."""
+        if len(running) >= self.concurrency:
+            return
+        busy = set(running.values())
+        now = self.clock.now()
+        # A chat in flight may hold up to three of the earliest entries (its post, a
+        # thread to open, an action): ask for enough to fill every free slot regardless.
+        for due in self.store.due_work(self.concurrency + 3 * len(busy)):
+            if due.when > now or len(running) >= self.concurrency:
+                break
+            if due.chat_id in busy:
+                continue
+            busy.add(due.chat_id)
+            running[asyncio.create_task(self._act(due))] = due.chat_id
+
+    async def _act(self, due: DueStep) -> None:
+        if due.action == "thread":
+            await self._open_thread(due)
+        elif due.action == "chat action":
+            await self._chat_action(due)
+        else:
+            await self._post(due)
 
     # -- steps ------------------------------------------------------------------------------
 

@@ -345,3 +345,48 @@ async def test_steps_of_a_chat_stay_in_order_when_one_keeps_failing(store, clock
     assert channel.titles()[-1] == f"Thank you for joining: {seed.title}"
     posted = [s.posted_at for s in store.steps(GUILD, chat.id)]
     assert posted == sorted(posted)
+
+
+class GatedChannel(FakeChannel):
+    """A channel whose posts wait at a gate, counting how many are in flight at once."""
+
+    def __init__(self, clock) -> None:
+        super().__init__(clock)
+        self.gate = asyncio.Event()
+        self.in_flight = 0
+        self.most = 0
+        self.started: list[str] = []
+
+    async def publish(self, channel_id, post, nonce):
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        self.started.append(nonce)
+        try:
+            await self.gate.wait()
+            return await super().publish(channel_id, post, nonce)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.mark.parametrize("limit", [16, 2])
+async def test_chats_are_posted_concurrently_up_to_a_limit_each_in_its_own_order(store, clock, seed, limit):
+    channel = GatedChannel(clock)
+    chats = [schedule(store, clock, seed, guild=GUILD + i) for i in range(3)]
+    dispatcher = Dispatcher(store, channel, clock)
+    dispatcher.concurrency = limit
+    clock.set(EVENING + timedelta(minutes=5, seconds=1))  # each chat's intro and Q1 are due
+    ticking = asyncio.create_task(dispatcher.tick())
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert channel.in_flight == min(3, limit)  # the intros of different chats, together
+    # Never two of one chat at once: Q1 waits for its intro to be recorded.
+    assert sorted(channel.started) == sorted(f"tc{c.id}s0" for c in chats)[:len(channel.started)]
+    channel.gate.set()
+    await ticking
+    assert channel.most == min(3, limit)
+    for chat in chats:
+        ledger = store.steps(chat.guild_id, chat.id)
+        assert [s.state for s in ledger[:2]] == [StepState.POSTED, StepState.POSTED]
+        assert ledger[0].message_id < ledger[1].message_id  # intro before Q1, within the chat
+        assert ledger[1].thread_id is not None
+
