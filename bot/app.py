@@ -5,10 +5,11 @@ extensions in `bot/exts/` and syncs the slash commands. `close` stops the dispat
 the step in flight, writes the queued answers and closes the database.
 
 We use discord.py's AutoShardedBot: with one process it connects as many shards as
-Discord recommends (one below 2,500 servers). Past one process, run one bot process per
-shard range (`shard_ids=`) against the same database file on a shared volume; SQLite in WAL
-mode takes one writer at a time, so beyond a few processes the store should move to a
-server database (the store module is the only place that would change).
+Discord recommends (one below 2,500 servers). One process per bot token for now: the
+dispatcher's claims have no owner or lease yet and it does not filter by shard, so two
+processes on one database could both post a step (docs/scaling.md: what several processes
+need, and the paths to several machines). Every REST request but interaction responses is
+paced under Discord's global limit (bot.run.pacing).
 """
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ class TweetchatBot(commands.AutoShardedBot):
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """The bot has no prefix commands: discord.py's parsing of every message for one is
+        skipped (answers are read by the answers extension's own listener)."""
 
     # Interaction responses are not counted in Discord's global limit (and must answer
     # within 3 s): they are never held back.

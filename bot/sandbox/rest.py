@@ -79,6 +79,7 @@ class RestAPI:
         self.interactions = interactions
         self.gateway = gateway
         self.faults = faults
+        self.latency = 0.0  # seconds added to every REST request (SandboxConfig.rest_latency)
         self.limiter = limiter
         self.gateway_url = gateway_url
         self.requests: list[str] = []  # "METHOD /template" of every request, for tests.
@@ -115,6 +116,8 @@ class RestAPI:
         if not token_route and not template.startswith("/gateway"):
             if request.headers.get("Authorization") != f"Bot {self.world.bot_token}":
                 return _error(errors.unauthorized())
+        if self.latency:
+            await asyncio.sleep(self.latency)  # the round trip to a remote Discord
         fault = self.faults.take(key)
         if fault is not None:
             if fault.delay:

@@ -58,6 +58,8 @@ class SandboxConfig:
     presence_intent_enabled: bool = True
     moderators: tuple[str, ...] = ("maya",)
     members: tuple[str, ...] = ("pat", "sam")
+    # Seconds added to every REST request, as the round trip to a remote Discord adds.
+    rest_latency: float = 0.0
     # The rehearsal room (room.py): the sandbox as a web page at /room/.
     room: bool = False
 
@@ -96,6 +98,7 @@ class Sandbox:
         self.rest = RestAPI(world, self.interactions, self.gateway, self.faults, self.rate_limiter,
                             lambda: self.gateway_url)
         self.rest.world_events = self.scheduled_events
+        self.rest.latency = cfg.rest_latency
         self.dms = self.rest.dms = DirectMessages(world)
         self._members: dict[str, ScriptedMember] = {}
         self._message_waiters: list[tuple[Callable[[st.Message], bool], asyncio.Future[st.Message]]] = []
