@@ -31,7 +31,7 @@ from bot.guidance import GuidanceLibrary
 from bot.run.pacing import Pacer
 from bot.run.dispatcher import Dispatcher, ScaledClock, SystemClock
 from bot.run.series import SeriesControl
-from bot.store import Store
+from bot.store import ShardRange, Store
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,9 @@ class TweetchatBot(commands.AutoShardedBot):
             (``guidance.toml``) are found (default: the settings' data folder).
         :param options: passed to discord.py (e.g. ``guild_ready_timeout`` in tests).
         """
+        if settings.shards is not None:  # one of several processes: its shards only
+            options.setdefault("shard_ids", list(settings.shards[0]))
+            options.setdefault("shard_count", settings.shards[1])
         super().__init__(
             **options,
             command_prefix=commands.when_mentioned,
@@ -136,8 +139,10 @@ class TweetchatBot(commands.AutoShardedBot):
         self.writer = AnswerWriter(self.store, self.now, opted_out=self.store.is_opted_out)
         self.writer.start()
         self.series = SeriesControl(self.store, self.now)
+        shards = (ShardRange(frozenset(self.settings.shards[0]), self.settings.shards[1])
+                  if self.settings.shards else None)
         self.dispatcher = Dispatcher(self.store, DiscordPoster(self), self.clock,
-                                     related=self._related_guidance, series=self.series)
+                                     related=self._related_guidance, series=self.series, shards=shards)
         self.series.wake = self.dispatcher.wake
         self.control = ChatControl(self.store, self.now, self.dispatcher.wake,
                                    chat_over=self.series.top_up_after)

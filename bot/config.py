@@ -50,6 +50,8 @@ SETTINGS_HELP = {
     "TWEETCHAT_DATA_DIR": "Folder with chats/ and guidance.toml (default: the checkout's data/).",
     "TWEETCHAT_DEV_GUILD": "Optional server id: sync slash commands to this one server only "
     "(instant, for development) instead of globally.",
+    "TWEETCHAT_SHARDS": "Only for several bot processes on one database: this process's shards "
+    "and how many there are, e.g. 0,1/4 (shards 0 and 1 of 4). Default: one process, every server.",
 }
 
 # A Discord bot token is three dot-separated URL-safe base64 parts.
@@ -108,6 +110,8 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     clock_speed: float = 1.0  # rehearsals and trials only
     clock_origin: datetime | None = None
+    # (this process's shard ids, the shard count), or None: one process for every server.
+    shards: tuple[tuple[int, ...], int] | None = None
 
     @property
     def guidance_file(self) -> Path:
@@ -228,6 +232,14 @@ def load_settings(
             problems.append(f"TWEETCHAT_CLOCK_ORIGIN={raw_origin!r} must be an ISO instant with "
                             "its offset, e.g. 2026-12-01T20:00:00+00:00")
 
+    shards = None
+    raw_shards = values.get("TWEETCHAT_SHARDS", "").strip()
+    if raw_shards:
+        shards = _shards(raw_shards)
+        if shards is None:
+            problems.append(f"TWEETCHAT_SHARDS={raw_shards!r} must be this process's shard ids and "
+                            "the shard count, e.g. 0/2 or 0,1/4 (each id below the count)")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -241,7 +253,17 @@ def load_settings(
         data_dir=data_dir,
         clock_speed=speed,
         clock_origin=origin,
+        shards=shards,
     )
+
+
+def _shards(text: str) -> tuple[tuple[int, ...], int] | None:
+    """ "0,1/4" -> ((0, 1), 4); None when it is not that shape."""
+    ids, _, count = text.replace(" ", "").partition("/")
+    if not count.isdigit() or not ids or not all(i.isdigit() for i in ids.split(",")):
+        return None
+    found = tuple(sorted({int(i) for i in ids.split(",")}))
+    return (found, int(count)) if 0 < int(count) <= 4096 and found[-1] < int(count) else None
 
 
 INTERACTION_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]{20,}")

@@ -92,3 +92,14 @@ def test_interaction_tokens_are_redacted_from_logs_at_every_level(caplog):
     assert token not in caplog.text
     assert "/webhooks/1234567890/********" in caplog.text
     assert "/interactions/998877/********/callback" in caplog.text
+
+
+def test_shards_of_one_of_several_processes():
+    from bot.config import ConfigError
+
+    assert load_settings({}, dotenv_path=None).shards is None
+    assert load_settings({"TWEETCHAT_SHARDS": "1, 0/4"}, dotenv_path=None).shards == ((0, 1), 4)
+    for bad in ("2/2", "a/b", "0/", "/2", "0/0"):
+        with pytest.raises(ConfigError) as info:
+            load_settings({"TWEETCHAT_SHARDS": bad}, dotenv_path=None)
+        assert "TWEETCHAT_SHARDS" in str(info.value) and "e.g. 0/2" in str(info.value)

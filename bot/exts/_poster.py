@@ -72,6 +72,19 @@ class DiscordPoster:
                 raise failure(exc, "fetching the channel") from None
         return channel  # type: ignore[return-value]
 
+    async def _guild(self, guild_id: int) -> discord.Guild:
+        """The server from the cache, or (a server of another process's shard, taken over
+        after that process died) from Discord."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is not None:
+            return guild
+        try:
+            return await self.bot.fetch_guild(guild_id)
+        except discord.NotFound:
+            raise PostFailed(f"the bot is no longer in server {guild_id}", permanent=True) from None
+        except discord.HTTPException as exc:
+            raise failure(exc, "fetching the server") from None
+
     async def publish(self, channel_id: int, post: Post, nonce: str) -> Published:
         channel = await self._channel(channel_id)
         try:
@@ -173,9 +186,7 @@ class DiscordPoster:
             return f"the chat is {chat.state.value}: no Event needed"
         if chat.scheduled_event_id:
             return "the Event was made already"
-        guild = self.bot.get_guild(chat.guild_id)
-        if guild is None:
-            raise PostFailed("the server is not available to the bot yet")
+        guild = await self._guild(chat.guild_id)
         channel = await self._channel(chat.channel_id)
         d = chat.definition
         mark = f"(tweetchat #{chat.id})"
@@ -206,9 +217,7 @@ class DiscordPoster:
         chat = store.chat(chat.guild_id, chat.id)
         if chat.state not in (ChatState.SCHEDULED, ChatState.RUNNING):
             return f"the chat is {chat.state.value}: no reminders"
-        guild = self.bot.get_guild(chat.guild_id)
-        if guild is None:
-            raise PostFailed("the server is not available to the bot yet")
+        guild = await self._guild(chat.guild_id)
         wanted = set(store.reminder_optins(chat.guild_id))
         if chat.scheduled_event_id:
             try:
@@ -248,9 +257,9 @@ class DiscordPoster:
         Discord returned from the previous one: discord.py's objects are not updated in
         place."""
         event_id = self.bot.store.chat(chat.guild_id, chat.id).scheduled_event_id
-        guild = self.bot.get_guild(chat.guild_id)
-        if not event_id or guild is None:
+        if not event_id:
             return "no Scheduled Event"
+        guild = await self._guild(chat.guild_id)
         try:
             event = await guild.fetch_scheduled_event(event_id)
             if event.status is discord.EventStatus.scheduled:

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 from bot.chat import posts
 from bot.chat import CatchUp, ChatDefinition, Question
 from bot.store import (
-    FINISHING_ACTIONS, Chat, ChatAction, ChatActionKind, ChatState, DueStep, Step, Store,
-    WrongState,
+    FINISHING_ACTIONS, Chat, ChatAction, ChatActionKind, ChatState, DueStep, ShardRange, Step, Store,
+    WrongState, process_owner,
 )
 from bot.chat.timeline import StepKind, step_label
 
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(hours=1)
 RETRY_BASE_SECONDS = 5
 CONCURRENCY = 16
+# A shard lease lasts this long unless renewed (renewed every third of it).
+LEASE = timedelta(seconds=30)
 RETRY_MAX_SECONDS = 300
 
 
@@ -174,12 +176,23 @@ class Dispatcher:
 
     def __init__(self, store: Store, poster: Poster, clock: Clock | None = None,
                  related: RelatedGuidance | None = None,
-                 series: "SeriesControl | None" = None) -> None:
+                 series: "SeriesControl | None" = None, *,
+                 shards: ShardRange | None = None, owner: str | None = None,
+                 lease: timedelta = LEASE) -> None:
         """
         :param related: finds the guidance shown with a question.
         :param series: tops series up when one of their chats is over (and at start),
             and names the next occurrence in a wrap-up.
+        :param shards: this process's home shards (default: one process, every server).
+        :param owner: its name in the shard leases (default ``host:pid``).
+        :param lease: how long a lease lasts unless renewed; a dead process's chats are
+            taken over after at most this long.
         """
+        self.shards = shards or ShardRange.single()
+        self.owner = owner or process_owner()
+        self.lease = lease
+        self.held: frozenset[int] = frozenset()  # the shards whose servers it dispatches now
+        self._renewed_at: datetime | None = None
         self.store = store
         self.poster = poster
         self.clock = clock or SystemClock()
@@ -211,6 +224,7 @@ class Dispatcher:
         """Recover from a crash, then post steps as they fall due until :meth:`stop`.
         Errors of the world (network, database) end it; its supervisor
         (:meth:`supervise`) starts it again."""
+        self.held = self._hold()
         await self.recover()
         if self.series is not None:
             # Series dates that came within reach while the bot was down (once per start,
@@ -223,11 +237,12 @@ class Dispatcher:
             if self._stopping:
                 break
             self._wake.clear()
-            due = self.store.next_due_step()
+            due = self._due(1)
             now = self.clock.now()
-            if due is not None and due.when <= now:
+            if due and due[0].when <= now:
                 continue
-            until = due.when if due is not None else now + MAX_SLEEP
+            # Wake for the next due work, and in time to renew the shard leases.
+            until = min(due[0].when if due else now + MAX_SLEEP, now + self.lease / 3)
             await self.clock.sleep_until(min(until, now + MAX_SLEEP), self._wake)
 
     async def supervise(self, *, first_wait: float = 1.0, max_wait: float = 60.0) -> None:
@@ -264,12 +279,15 @@ class Dispatcher:
         self._stopped.set()
         self._wake.set()
         async with self._busy:
-            pass
+            # Nothing in flight now: hand the shards over at once, not after the lease.
+            if self.held:
+                self.store.release_shards(self.owner)
+                self.held, self._renewed_at = frozenset(), None
 
     async def recover(self) -> list[str]:
         """Resolve steps left *claimed* by a crash; returns what was done, for the log."""
         report = []
-        for guild_id, step_id in self.store.claimed_steps():
+        for guild_id, step_id in self.store.claimed_steps(self.shards, self.held):
             step = self.store.step(guild_id, step_id)
             chat = self.store.chat(guild_id, step.chat_id)
             found = await self._find(chat, step)
@@ -285,7 +303,7 @@ class Dispatcher:
                                          retry_at=self.clock.now() + timedelta(seconds=wait))
                 report.append(f"{step_label(step.kind, step.question)} of chat {chat.id}: not on "
                               "Discord, will post")
-        for guild_id, action_id in self.store.claimed_chat_actions():
+        for guild_id, action_id in self.store.claimed_chat_actions(self.shards, self.held):
             action = self.store.chat_action(guild_id, action_id)
             chat = self.store.chat(guild_id, action.chat_id)
             found = None
@@ -317,6 +335,13 @@ class Dispatcher:
         then ends the tick, as it ends a serial one."""
         done = 0
         async with self._busy:
+            if self._stopping:
+                return 0
+            held, self.held = self.held, self._hold()
+            if self.held - held:
+                # Shards just taken (at start, or from a process whose lease ran out):
+                # their claims were another process's; resolve them before posting.
+                await self.recover()
             running: dict[asyncio.Task[None], int] = {}  # work in flight -> its chat
             failure: BaseException | None = None
             while True:
@@ -349,13 +374,25 @@ class Dispatcher:
         now = self.clock.now()
         # A chat in flight may hold up to three of the earliest entries (its post, a
         # thread to open, an action): ask for enough to fill every free slot regardless.
-        for due in self.store.due_work(self.concurrency + 3 * len(busy)):
+        for due in self._due(self.concurrency + 3 * len(busy)):
             if due.when > now or len(running) >= self.concurrency:
                 break
             if due.chat_id in busy:
                 continue
             busy.add(due.chat_id)
             running[asyncio.create_task(self._act(due))] = due.chat_id
+
+    def _hold(self) -> frozenset[int]:
+        """Renew the shard leases and take what may be taken (Store.hold_shards), once a
+        third of a lease has passed since the last time (a write; not on every tick)."""
+        now = self.clock.now()
+        if self._renewed_at is not None and now < self._renewed_at + self.lease / 3:
+            return self.held
+        self._renewed_at = now
+        return self.store.hold_shards(self.owner, self.shards, now, self.lease)
+
+    def _due(self, limit: int) -> list[DueStep]:
+        return self.store.due_work(limit, self.shards, self.held) if self.held else []
 
     async def _act(self, due: DueStep) -> None:
         if due.action == "thread":

@@ -34,6 +34,7 @@ RESUME, RECONNECT, REQUEST_GUILD_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK 
 # "Opcodes and Status Codes > Gateway Close Event Codes"
 UNKNOWN_OPCODE, DECODE_ERROR, NOT_AUTHENTICATED, AUTHENTICATION_FAILED = 4001, 4002, 4003, 4004
 ALREADY_AUTHENTICATED, INVALID_API_VERSION, INVALID_INTENTS, DISALLOWED_INTENTS = 4005, 4012, 4013, 4014
+INVALID_SHARD = 4010
 
 PRIVILEGED_INTENTS = {st.GUILD_PRESENCES: "presence", st.GUILD_MEMBERS: "members", st.MESSAGE_CONTENT: "content"}
 ALL_INTENTS = (1 << 26) - 1
@@ -60,6 +61,15 @@ class Session:
     intents: int
     shard: list[int] | None
     seq: int = 0
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether this session gets a guild's events: its shard is
+        ``(guild_id >> 22) % num_shards`` ("Topics > Gateway > Sharding"); events of no
+        guild (DMs) go to shard 0."""
+        if not self.shard or self.shard[1] <= 1:
+            return True
+        shard_id, count = self.shard
+        return (guild_id >> 22) % count == shard_id if guild_id is not None else shard_id == 0
     buffer: deque[tuple[int, str, dict[str, Any]]] = field(default_factory=deque)
     connection: "Connection | None" = None
     disconnected_at: float | None = None
@@ -157,7 +167,7 @@ class Gateway:
             return
         bot_id = self.world.bot.id
         for session in self.sessions.values():
-            if session.invalid:
+            if session.invalid or not session.serves(context.guild_id):
                 continue
             intents = session.intents
             if context.intent is not None and not intents & context.intent:
@@ -307,7 +317,13 @@ class Gateway:
         if any(intents & bit and not enabled[bit] for bit in PRIVILEGED_INTENTS):
             await conn.close(DISALLOWED_INTENTS, "Disallowed intent(s)")
             return False
-        session = Session(secrets.token_hex(16), intents, data.get("shard"))
+        shard = data.get("shard")
+        if shard is not None and not (
+                isinstance(shard, list) and len(shard) == 2 and all(isinstance(n, int) for n in shard)
+                and 0 <= shard[0] < shard[1]):
+            await conn.close(INVALID_SHARD, "Invalid shard")
+            return False
+        session = Session(secrets.token_hex(16), intents, shard)
         session.connection = conn
         self.sessions[session.id] = session
         conn.session = session
@@ -318,7 +334,8 @@ class Gateway:
         ready = {
             "v": 10,
             "user": user,
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in world.guilds.values()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in world.guilds.values()
+                       if session.serves(g.id)],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
@@ -338,7 +355,8 @@ class Gateway:
         if intents & st.GUILDS:
             all_members = bool(intents & st.GUILD_PRESENCES)
             for guild in world.guilds.values():
-                self._append(session, "GUILD_CREATE", world.guild_payload(guild.id, all_members=all_members))
+                if session.serves(guild.id):
+                    self._append(session, "GUILD_CREATE", world.guild_payload(guild.id, all_members=all_members))
         self._note("identify")
         return True
 

@@ -23,6 +23,7 @@ the caller then handles through the scoped methods, and the operator's (command 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -31,6 +32,7 @@ from bot.store._answers import _Answers
 from bot.store._cpd import _Cpd
 from bot.store._deliveries import _Deliveries
 from bot.store._health import Heartbeat, _Health
+from bot.store._leases import ShardRange, _Leases, process_owner
 from bot.store._ledger import _Ledger
 from bot.store._members import _Members
 from bot.store._series import _Series
@@ -47,12 +49,12 @@ from bot.store.schema import migrations
 __all__ = [
     "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "INTRODUCTIONS", "Chat", "ChatAction", "ChatActionKind",
     "ChatState", "DueStep", "NotFound", "QuestionTally", "Reflection", "Series", "SeriesChange", "SeriesState",
-    "ServerSettings", "Step", "StepState",
+    "ServerSettings", "ShardRange", "Step", "StepState", "process_owner",
     "Heartbeat", "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",
 ]
 
 
-class Store(_Servers, _Ledger, _Series, _Answers, _Members, _Shown, _Cpd, _Deliveries, _Health):
+class Store(_Servers, _Ledger, _Leases, _Series, _Answers, _Members, _Shown, _Cpd, _Deliveries, _Health):
     """All reads and writes of the bot's SQLite database."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False, beside_bot: bool = False) -> None:
@@ -75,13 +77,31 @@ class Store(_Servers, _Ledger, _Series, _Answers, _Members, _Shown, _Cpd, _Deliv
             self.db.execute("PRAGMA busy_timeout = 5000")
             return
         self.db = sqlite_utils.Database(self.path)
-        if self.path != ":memory:":
-            self.db.enable_wal()
-        self.db.execute("PRAGMA foreign_keys = ON")
+        # Before anything that takes a lock: another process may be opening it too.
         self.db.execute("PRAGMA busy_timeout = 5000")
+        if self.path != ":memory:":
+            self._settle(self.db.enable_wal)
+        self.db.execute("PRAGMA foreign_keys = ON")
         # Deleted rows are overwritten, not just unlinked: erased answers leave no text.
         self.db.execute("PRAGMA secure_delete = ON")
-        migrations.apply(self.db)
+        self._settle(lambda: migrations.apply(self.db))
+
+    @staticmethod
+    def _settle(step, patience: float = 30.0) -> None:
+        """Run a step of opening that another process opening the same new database at
+        the same moment can make fail (switching to WAL, a migration it is applying too):
+        each migration is its own transaction, so trying again once the other is done
+        finds it applied. Other errors are raised at once."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as exc:
+                if time.monotonic() > deadline or not any(
+                        word in str(exc) for word in ("locked", "busy", "already exists")):
+                    raise
+                time.sleep(0.1)
 
     def close(self) -> None:
         """Checkpoint the WAL (the bot's own store only) and close the connection (a

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Iterable
+
+from typing import Collection, Iterable
 
 from bot.chat.definition import ChatDefinition
 from bot.chat.timeline import PlannedStep
+from bot.store._leases import ShardRange
 from bot.store.schema import READY_AT
 from bot.store._base import StoreBase
 from bot.store.records import (
@@ -16,12 +18,15 @@ from bot.store.records import (
 )
 
 
+# A row's server is in one of the shards asked for (:count shards, :shards a JSON list).
+IN_SHARDS = "(:count = 1 OR ((guild_id >> 22) % :count) IN (SELECT value FROM json_each(:shards)))"
+
 # The next pieces of due work (see _Ledger.due_work); each branch walks its own index.
 DUE_WORK = f"""
 SELECT * FROM (
     SELECT guild_id, id, chat_id, {READY_AT} AS at, 'post' AS action
       FROM steps INDEXED BY idx_steps_ready
-     WHERE state = 'pending'
+     WHERE state = 'pending' AND {IN_SHARDS}
        AND (SELECT state FROM chats WHERE chats.id = steps.chat_id) IN ('scheduled', 'running')
        AND NOT EXISTS (SELECT 1 FROM steps e WHERE e.chat_id = steps.chat_id
                           AND e.seq < steps.seq AND e.state IN ('pending', 'claimed'))
@@ -30,13 +35,13 @@ UNION ALL
 SELECT * FROM (
     SELECT guild_id, id, chat_id, thread_retry_at AS at, 'thread' AS action
       FROM steps INDEXED BY idx_steps_thread_retry
-     WHERE state = 'posted' AND thread_retry_at IS NOT NULL
+     WHERE state = 'posted' AND thread_retry_at IS NOT NULL AND {IN_SHARDS}
      ORDER BY thread_retry_at, id LIMIT :limit)
 UNION ALL
 SELECT * FROM (
     SELECT guild_id, id, chat_id, {READY_AT} AS at, 'chat action' AS action
       FROM chat_actions INDEXED BY idx_chat_actions_ready
-     WHERE state = 'pending'
+     WHERE state = 'pending' AND {IN_SHARDS}
        AND NOT EXISTS (SELECT 1 FROM chat_actions e WHERE e.chat_id = chat_actions.chat_id
                           AND e.id < chat_actions.id AND e.state IN ('pending', 'claimed'))
      ORDER BY {READY_AT}, id LIMIT :limit)
@@ -160,23 +165,26 @@ class _Ledger(StoreBase):
         found = self.due_work(1)
         return found[0] if found else None
 
-    def due_work(self, limit: int) -> list[DueStep]:
-        """The `limit` earliest pieces of work (see :meth:`next_due_step`), earliest first.
+    def due_work(self, limit: int, shards: ShardRange | None = None,
+                 held: Collection[int] | None = None) -> list[DueStep]:
+        """The `limit` earliest pieces of work (see :meth:`next_due_step`), earliest first,
+        of the servers in shards `held` out of ``shards.count`` (default: all).
 
         Each branch walks its own index (schema.READY_AT) in order and stops after `limit`
         rows that qualify, so the cost follows the work asked for, not the size of the
         ledger. Steps of one chat go out in order: a step is work only when no earlier step
         of its chat is still to post (and likewise a chat's actions)."""
-        rows = self.db.execute(DUE_WORK, {"limit": limit}).fetchall()
+        rows = self.db.execute(DUE_WORK, {"limit": limit, **_shard_params(shards, held)}).fetchall()
         return [DueStep(guild_id, item_id, from_db(at), action, chat_id)
                 for guild_id, item_id, chat_id, at, action in rows]
 
-    def claimed_steps(self) -> list[tuple[int, int]]:
-        """(guild_id, step_id) of steps left claimed: a crash hit while posting them."""
-        return [
-            (r["guild_id"], r["id"])
-            for r in self.db.query("SELECT guild_id, id FROM steps WHERE state = 'claimed' ORDER BY due_at, id")
-        ]
+    def claimed_steps(self, shards: ShardRange | None = None,
+                      held: Collection[int] | None = None) -> list[tuple[int, int]]:
+        """(guild_id, step_id) of steps left claimed (a crash hit while posting them), of
+        the servers in shards `held` (default: all)."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            f"SELECT guild_id, id FROM steps WHERE state = 'claimed' AND {IN_SHARDS} ORDER BY due_at, id",
+            _shard_params(shards, held))]
 
     def claim_step(self, guild_id: int, step_id: int, now: datetime) -> bool:
         """Mark a pending step as being posted. False if it was not pending (someone
@@ -320,10 +328,12 @@ class _Ledger(StoreBase):
             "SELECT * FROM chat_actions WHERE guild_id = ? AND state != 'done' "
             "AND last_error IS NOT NULL ORDER BY id", [guild_id])]
 
-    def claimed_chat_actions(self) -> list[tuple[int, int]]:
-        """(guild_id, action id) of actions left claimed by a crash."""
+    def claimed_chat_actions(self, shards: ShardRange | None = None,
+                             held: Collection[int] | None = None) -> list[tuple[int, int]]:
+        """(guild_id, action id) of chat actions left claimed, as :meth:`claimed_steps`."""
         return [(r[0], r[1]) for r in self.db.execute(
-            "SELECT guild_id, id FROM chat_actions WHERE state = 'claimed' ORDER BY id")]
+            f"SELECT guild_id, id FROM chat_actions WHERE state = 'claimed' AND {IN_SHARDS} ORDER BY id",
+            _shard_params(shards, held))]
 
     def claim_chat_action(self, guild_id: int, action_id: int, now: datetime) -> bool:
         """Mark a pending action as being done; False if it was not pending."""
@@ -368,3 +378,9 @@ class _Ledger(StoreBase):
                 [guild_id])
         ]
 
+
+
+def _shard_params(shards: ShardRange | None, held: Collection[int] | None) -> dict:
+    if shards is None or shards.count == 1:
+        return {"count": 1, "shards": "[]"}
+    return {"count": shards.count, "shards": json.dumps(sorted(held if held is not None else shards.home))}

@@ -338,3 +338,13 @@ def m011_due_work_indexes(db: sqlite_utils.Database) -> None:
                "WHERE state = 'posted' AND thread_retry_at IS NOT NULL")
     db.execute(f"CREATE INDEX idx_chat_actions_ready ON chat_actions({READY_AT}, id) WHERE state = 'pending'")
     db.execute("CREATE INDEX idx_chat_actions_order ON chat_actions(chat_id, id)")
+
+
+@migrations()
+def m012_dispatch_leases(db: sqlite_utils.Database) -> None:
+    # Which process dispatches which shard's servers, until when (Store.hold_shards): a
+    # step's claim belongs to the holder of its server's shard, so a process restarting or
+    # taking over never releases a claim another live process is posting. `wanted_by`: a
+    # process whose home shard another holds asks for it back.
+    db["dispatch_leases"].create({"shard": int, "owner": str, "until": str, "wanted_by": str},
+                                 pk="shard", not_null={"owner", "until"})

@@ -390,3 +390,69 @@ async def test_chats_are_posted_concurrently_up_to_a_limit_each_in_its_own_order
         assert ledger[0].message_id < ledger[1].message_id  # intro before Q1, within the chat
         assert ledger[1].thread_id is not None
 
+
+
+# Servers in different shards of two: Discord puts a server in shard (id >> 22) % 2.
+SHARD0_GUILD, SHARD1_GUILD = 2 << 22, 3 << 22
+
+
+def two_processes(store, clock, channel, **a):
+    from bot.store import ShardRange
+
+    first = Dispatcher(store, channel, clock, shards=ShardRange(frozenset({0}), 2), owner="machine-a:1", **a)
+    second = Dispatcher(store, channel, clock, shards=ShardRange(frozenset({1}), 2), owner="machine-b:1")
+    return first, second
+
+
+async def alive(clock, moment, *dispatchers, step=timedelta(seconds=5)):
+    """Move the clock to `moment`, each live process ticking every `step` (its run loop
+    wakes at least every third of a lease)."""
+    while clock.now() < moment:
+        clock.set(min(clock.now() + step, moment))
+        for dispatcher in dispatchers:
+            await dispatcher.tick()
+
+
+async def test_two_processes_each_dispatch_their_own_shards_and_take_over_a_dead_ones(store, clock, channel, seed):
+    from bot.store import ShardRange
+
+    chats = {g: schedule(store, clock, seed, guild=g) for g in (SHARD0_GUILD, SHARD1_GUILD)}
+    a, b = two_processes(store, clock, channel)
+    # a starts first and takes both shards (nobody held them); b asks for its home shard
+    # and a hands it over within a third of a lease.
+    clock.set(EVENING - timedelta(seconds=40))
+    await a.tick()
+    assert a.held == {0, 1}
+    await alive(clock, EVENING + timedelta(seconds=1), a, b)
+    assert a.held == {0} and b.held == {1}
+    assert {m.nonce for m in channel.messages} == {f"tc{c.id}s0" for c in chats.values()}
+
+    # Process a dies as it posts Q1 of its server: the step stays claimed, by it.
+    await alive(clock, EVENING + timedelta(minutes=4, seconds=56), a, b)
+    channel.crash_before_send = True
+    clock.set(EVENING + timedelta(minutes=5, seconds=1))
+    with pytest.raises(Crash):
+        await a.tick()
+    await alive(clock, EVENING + timedelta(minutes=5, seconds=21), b)
+    q1 = store.steps(SHARD0_GUILD, chats[SHARD0_GUILD].id)[1]
+    assert q1.state is StepState.CLAIMED and b.held == {1}  # not b's to touch while a's lease runs
+
+    # a's lease runs out: b takes shard 0 over, finds Q1 never reached Discord, posts it once.
+    await alive(clock, EVENING + timedelta(minutes=5, seconds=45), b)
+    assert b.held == {0, 1}
+    assert store.steps(SHARD0_GUILD, chats[SHARD0_GUILD].id)[1].state is StepState.POSTED
+
+    # a comes back: it asks for its home shard, b hands it over, a carries on there.
+    a2 = Dispatcher(store, channel, clock, shards=ShardRange(frozenset({0}), 2), owner="machine-a:2")
+    await a2.tick()
+    assert a2.held == frozenset()  # asked for, not taken: b holds it
+    await alive(clock, EVENING + timedelta(minutes=7), b, a2)
+    assert a2.held == {0} and b.held == {1}
+    await alive(clock, EVENING + timedelta(minutes=40), b, a2)
+    await b.stop()  # a clean stop hands its shard over at once
+    await alive(clock, EVENING + timedelta(minutes=75), a2)
+    assert a2.held == {0, 1}
+    for guild, chat in chats.items():
+        assert all(s.state is StepState.POSTED for s in store.steps(guild, chat.id))
+    nonces = [m.nonce for m in channel.messages]
+    assert len(nonces) == len(set(nonces)) == 18  # every step of both chats, once
