@@ -281,7 +281,7 @@ class AnswerWriter:
         recorded = self.now()
         before = dataclasses.replace(self.stats)
         try:
-            with self.store.transaction():
+            with self.store.batch():
                 for event in batch:
                     self._apply(event, recorded)
         except BaseException:

@@ -5,11 +5,11 @@ extensions in `bot/exts/` and syncs the slash commands. `close` stops the dispat
 the step in flight, writes the queued answers and closes the database.
 
 We use discord.py's AutoShardedBot: with one process it connects as many shards as
-Discord recommends (one below 2,500 servers). One process per bot token for now: the
-dispatcher's claims have no owner or lease yet and it does not filter by shard, so two
-processes on one database could both post a step (docs/scaling.md: what several processes
-need, and the paths to several machines). Every REST request but interaction responses is
-paced under Discord's global limit (bot.run.pacing).
+Discord recommends (one below 2,500 servers). Several processes may share one database,
+each with its shards (TWEETCHAT_SHARDS): the dispatcher posts for the servers of the shards
+it holds a lease on and takes over a dead process's (bot/store/_leases.py, docs/scaling.md).
+Every REST request but interaction responses is paced under Discord's global limit
+(bot.run.pacing), each process at its shards' share of it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.exts._poster import DiscordPoster
 from bot.run.control import ChatControl
 from bot.guidance import GuidanceLibrary
-from bot.run.pacing import Pacer
+from bot.run.pacing import GLOBAL_REQUESTS_PER_SECOND, Pacer
 from bot.run.dispatcher import Dispatcher, ScaledClock, SystemClock
 from bot.run.series import SeriesControl
 from bot.store import ShardRange, Store
@@ -86,7 +86,10 @@ class TweetchatBot(commands.AutoShardedBot):
             help_command=None,
         )
         self.settings = settings
-        self.pacer = Pacer()
+        # The global limit is the bot token's, shared by every process: each of several
+        # takes the share of its home shards.
+        share = len(settings.shards[0]) / settings.shards[1] if settings.shards else 1.0
+        self.pacer = Pacer(GLOBAL_REQUESTS_PER_SECOND * share)
         self._pace_requests()
         if clock is None and settings.clock_speed != 1:
             clock = ScaledClock(settings.clock_speed, settings.clock_origin)

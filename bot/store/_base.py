@@ -24,6 +24,9 @@ class StoreBase:
         is a savepoint."""
         conn = self.db.conn
         if conn.in_transaction:
+            if getattr(self, "_batching", False):
+                yield  # inside batch(): all or nothing already, no savepoint per write
+                return
             with self.db.atomic():
                 yield
             return
@@ -41,6 +44,18 @@ class StoreBase:
                 if conn.in_transaction:
                     conn.rollback()
                 raise
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """A transaction for many writes that stand or fall together (the answer writer's
+        batch, retried one event at a time if it fails): the writes inside it make no
+        savepoint each (6 of the 35 µs an answer takes)."""
+        with self.transaction():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
 
     def _update_one(self, table: str, guild_id: int, row_id: int, sql: str, params: list,
                     *, expected: str) -> None:

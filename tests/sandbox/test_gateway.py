@@ -176,3 +176,35 @@ async def test_bad_token_is_refused(sandbox):
 async def test_get_gateway_bot_points_at_the_sandbox(sandbox, client):
     data = await client.http.get_bot_gateway()
     assert data[1] == sandbox.gateway_url.rstrip("/") + "/" or data[1].startswith(sandbox.gateway_url.rstrip("/"))
+
+
+async def test_a_shard_gets_only_its_servers_and_their_events(sandbox):
+    """Topics > Gateway > Sharding: a server's events go to shard (guild_id >> 22) % count."""
+    world = sandbox.world
+    other = world.create_guild("Other")
+    while (other.id >> 22) % 2 == (sandbox.guild_id >> 22) % 2:
+        del world.guilds[other.id]
+        other = world.create_guild("Other")
+    mine = (sandbox.guild_id >> 22) % 2
+    elsewhere = world.add_channel(other.id, "elsewhere").id
+    async with connected(sandbox, factory=discord.AutoShardedClient, shard_ids=[mine], shard_count=2) as client:
+        assert [g.id for g in client.guilds] == [sandbox.guild_id]
+        seen = []
+
+        @client.event
+        async def on_message(message):
+            seen.append(message.channel.id)
+
+        await sandbox.member("pat").send("here")
+        other_author = world.add_member(other.id, "zed")
+        world.create_message(elsewhere, other_author.user.id, content="not for this shard")
+        await asyncio.sleep(0.3)
+        assert seen == [sandbox.channel_id]
+    assert sandbox.gateway.ready_payloads[-1]["shard"] == [mine, 2]
+
+
+async def test_an_invalid_shard_closes_with_4010(sandbox):
+    with pytest.raises(discord.ConnectionClosed) as info:
+        async with connected(sandbox, factory=discord.AutoShardedClient, shard_ids=[0], shard_count=0):
+            pass
+    assert info.value.code == 4010

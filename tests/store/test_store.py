@@ -165,3 +165,17 @@ def test_due_work_is_read_from_indexes_and_gives_each_chat_its_next_step_only(st
     assert {"SCAN steps USING INDEX idx_steps_ready", "SCAN chat_actions USING INDEX idx_chat_actions_ready"} <= set(plan)
     assert not [line for line in plan if line.startswith("SCAN") and "INDEX" not in line
                 and "subquery" not in line], plan
+
+
+def test_server_settings_are_kept_briefly_and_a_change_here_is_seen_at_once(store, db_path, monkeypatch):
+    from bot.store import _servers
+
+    assert store.server_settings(GUILD).confidentiality_nudge is False
+    store.update_server_settings(GUILD, EVENING, confidentiality_nudge=True)
+    assert store.server_settings(GUILD).confidentiality_nudge is True  # this process: at once
+    other = Store(db_path)  # another process, the operator's command line
+    other.update_server_settings(GUILD, EVENING, confidentiality_nudge=False)
+    other.close()
+    assert store.server_settings(GUILD).confidentiality_nudge is True  # kept for a moment
+    monkeypatch.setattr(_servers, "SETTINGS_FRESH_SECONDS", 0.0)
+    assert store.server_settings(GUILD).confidentiality_nudge is False  # then read again
