@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 import logging
 import re
 import sqlite3
@@ -166,9 +167,14 @@ class AnswerWriter:
 
     def __init__(self, store: Store, now: Callable[[], datetime], *, max_batch: int = 500,
                  opted_out: Callable[[int, int], bool] | None = None,
-                 max_queued: int = MAX_QUEUED) -> None:
+                 max_queued: int = MAX_QUEUED,
+                 own_store: Callable[[], Store] | None = None) -> None:
         """
         :param store: the database.
+        :param own_store: opens a connection of the writer's own, used only from a thread
+            of its own: the writes then run off the event loop, so a burst of answers does
+            not hold up the gateway or a due post. Without it, `store` is written on the
+            loop.
         :param now: the clock, for the time each row was recorded.
         :param max_batch: most events written in one transaction.
         :param opted_out: (guild_id, user_id) -> True to store nothing of that member.
@@ -183,6 +189,9 @@ class AnswerWriter:
         self.stats = WriteStats()
         self._queue: asyncio.Queue[AnswerEvent] = asyncio.Queue()
         self._task: asyncio.Task | None = None
+        self._own_store = own_store
+        self._thread: ThreadPoolExecutor | None = None
+        self._own: Store | None = None  # opened in the writer's thread, used only there
 
     def submit(self, event: AnswerEvent) -> None:
         """Queue an event; returns at once. A message from an opted-out member is dropped
@@ -225,6 +234,26 @@ class AnswerWriter:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._thread is not None:
+            if self._own is not None:
+                await asyncio.get_running_loop().run_in_executor(self._thread, self._own.close)
+                self._own = None
+            self._thread.shutdown(wait=True)
+            self._thread = None
+
+    async def _write(self, batch: list[AnswerEvent]) -> None:
+        """Write a batch: in the writer's own thread when it has one, else here."""
+        if self._own_store is None:
+            self.write(batch)
+            return
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-writer")
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._write_in_thread, batch)
+
+    def _write_in_thread(self, batch: list[AnswerEvent]) -> None:
+        if self._own is None:
+            self._own = self._own_store()
+        self.write(batch, self._own)
 
     def _drain(self) -> list[AnswerEvent]:
         batch = []
@@ -252,7 +281,7 @@ class AnswerWriter:
         wait = RETRY_FIRST_SECONDS
         while True:
             try:
-                self.write(batch)
+                await self._write(batch)
                 return
             except TRANSIENT as exc:
                 self.stats.failed_writes += 1
@@ -265,7 +294,7 @@ class AnswerWriter:
         for event in batch:  # one by one, to find the event that cannot be written
             while True:
                 try:
-                    self.write([event])
+                    await self._write([event])
                     break
                 except TRANSIENT:
                     await asyncio.sleep(wait)
@@ -274,28 +303,29 @@ class AnswerWriter:
                     log.exception("answer event could not be written and is left out: %r", event)
                     break
 
-    def write(self, batch: list[AnswerEvent]) -> None:
+    def write(self, batch: list[AnswerEvent], store: Store | None = None) -> None:
         """Write a batch of events in one transaction (also usable without the task)."""
         if not batch:
             return
+        store = store or self.store
         recorded = self.now()
         before = dataclasses.replace(self.stats)
         try:
-            with self.store.batch():
+            with store.batch():
                 for event in batch:
-                    self._apply(event, recorded)
+                    self._apply(event, recorded, store)
         except BaseException:
             self.stats = before  # rolled back: nothing of the batch counted
             raise
         self.stats.batches += 1
 
-    def _apply(self, event: AnswerEvent, recorded: datetime) -> None:
+    def _apply(self, event: AnswerEvent, recorded: datetime, store: Store) -> None:
         if isinstance(event, MessageSeen):
-            target = route(self.store, event)
+            target = route(store, event)
             if target is None:
                 self.stats.ignored += 1
                 return
-            new = self.store.add_answer(
+            new = store.add_answer(
                 guild_id=event.guild_id, chat_id=target.chat_id, question=target.question,
                 message_id=event.message_id, channel_id=event.channel_id, via=target.via,
                 author_id=event.author_id, author_name=event.author_name,
@@ -306,18 +336,22 @@ class AnswerWriter:
                 self.stats.answers += 1
             if event.edited_at is not None:
                 # Seen in history after an edit made while we were away.
-                if self.store.edit_answer(event.guild_id, event.message_id,
+                if store.edit_answer(event.guild_id, event.message_id,
                                           content=event.content, edited_at=event.edited_at,
                                           recorded_at=recorded, attachments=event.attachments):
                     self.stats.edits += 1
         elif isinstance(event, MessageEdited):
-            author = self.store.answer_author(event.guild_id, event.message_id)
-            if author is None or self.opted_out(event.guild_id, author):
+            author = store.answer_author(event.guild_id, event.message_id)
+            if author is None or self._opted_out_in(store, event.guild_id, author):
                 self.stats.ignored += 1  # not an answer, or its author opted out since
-            elif self.store.edit_answer(event.guild_id, event.message_id, content=event.content,
+            elif store.edit_answer(event.guild_id, event.message_id, content=event.content,
                                         edited_at=event.edited_at, recorded_at=recorded,
                                         attachments=event.attachments):
                 self.stats.edits += 1
         else:
-            if self.store.withdraw_answer(event.guild_id, event.message_id, event.deleted_at):
+            if store.withdraw_answer(event.guild_id, event.message_id, event.deleted_at):
                 self.stats.withdrawals += 1
+
+    def _opted_out_in(self, store: Store, guild_id: int, user_id: int) -> bool:
+        """The opt-out check, on the connection of the thread it runs in."""
+        return self.opted_out(guild_id, user_id) if store is self.store else store.is_opted_out(guild_id, user_id)

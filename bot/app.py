@@ -139,7 +139,10 @@ class TweetchatBot(commands.AutoShardedBot):
         # An invalid knowledge file stops the start here, with every problem named.
         self.guidance = GuidanceLibrary(self.data_dir / "guidance.toml")
         self.store = Store(self.settings.database)
-        self.writer = AnswerWriter(self.store, self.now, opted_out=self.store.is_opted_out)
+        # Answers are written off the event loop, on a connection of the writer's own.
+        database = self.settings.database
+        own = None if str(database) == ":memory:" else (lambda: Store(database, beside_bot=True))
+        self.writer = AnswerWriter(self.store, self.now, opted_out=self.store.is_opted_out, own_store=own)
         self.writer.start()
         self.series = SeriesControl(self.store, self.now)
         shards = (ShardRange(frozenset(self.settings.shards[0]), self.settings.shards[1])

@@ -221,3 +221,30 @@ async def test_a_full_queue_refuses_loudly_instead_of_growing(store, chat, caplo
     assert any("answer queue full" in r.getMessage() for r in caplog.records)
     await writer.flush()
     assert len(store.answers(GUILD, chat.id)) == 3
+
+
+async def test_with_a_connection_of_its_own_the_writer_writes_off_the_event_loop(store, chat, db_path):
+    """The bot's writer: its own connection, opened and used in its own thread, so a burst
+    does not hold up the event loop; edits and opt-outs read on that connection too."""
+    import threading
+
+    from bot.store import Store
+
+    threads = []
+
+    def own():
+        threads.append(threading.current_thread().name)
+        return Store(db_path, beside_bot=True)
+
+    store.set_opted_out(GUILD, 6, True, EVENING)  # member 6's answers are not stored
+    writer = AnswerWriter(store, lambda: EVENING, opted_out=store.is_opted_out, own_store=own)
+    writer.start()
+    for i in range(300):
+        writer.submit(seen(20_000 + i, THREADS[1], author=i % 7))
+    writer.submit(MessageEdited(GUILD, 20_000, "changed my mind", EVENING + timedelta(hours=1), []))
+    await writer.flush()
+    assert threads and threads[0].startswith("answer-writer") and threads[0] != threading.current_thread().name
+    assert store.db["answers"].count == 300 - len(range(6, 300, 7))
+    assert store.db.execute("SELECT content FROM answers WHERE message_id = 20000").fetchone()[0] == "changed my mind"
+    await writer.close()
+    assert writer._thread is None and writer._own is None  # its connection closed in its thread
