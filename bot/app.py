@@ -109,9 +109,13 @@ class TweetchatBot(commands.AutoShardedBot):
     def now(self) -> datetime:
         return self.clock.now()
 
-    async def on_message(self, message: discord.Message) -> None:
-        """The bot has no prefix commands: discord.py's parsing of every message for one is
-        skipped (answers are read by the answers extension's own listener)."""
+    @property
+    def on_message(self):
+        """The bot has no prefix commands, so it has no message handler of its own:
+        discord.py then neither parses every message for a command nor schedules a task per
+        message to do nothing (it skips a handler it cannot find). Answers and the nudge
+        are read by their extensions' own listeners."""
+        raise AttributeError("on_message")
 
     # Interaction responses are not counted in Discord's global limit (and must answer
     # within 3 s): they are never held back.
