@@ -68,6 +68,7 @@ class Store(_Servers, _Ledger, _Leases, _Series, _Answers, _Members, _Shown, _Cp
             while it waits for the bot's readers; the bot checkpoints as it always does.
         """
         self.path = str(path)
+        self._settings_cache: dict = {}  # _Servers.server_settings: guild -> (read at, settings)
         self.read_only = read_only
         self.beside_bot = beside_bot
         self._closed = False

@@ -14,6 +14,7 @@ class StoreBase:
     """What every part of :class:`bot.store.Store` builds on."""
 
     db: sqlite_utils.Database
+    _batching = False  # inside batch() (set per instance while one runs)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -24,7 +25,7 @@ class StoreBase:
         is a savepoint."""
         conn = self.db.conn
         if conn.in_transaction:
-            if getattr(self, "_batching", False):
+            if self._batching:
                 yield  # inside batch(): all or nothing already, no savepoint per write
                 return
             with self.db.atomic():

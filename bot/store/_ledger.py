@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-
 from typing import Collection, Iterable
 
 from bot.chat.definition import ChatDefinition

@@ -17,9 +17,11 @@ SETTINGS_FRESH_SECONDS = 2.0
 
 
 class _Servers(StoreBase):
+    _settings_cache: dict
+
     def server_settings(self, guild_id: int) -> ServerSettings:
         """A server's settings (defaults for a server never configured)."""
-        cache = self.__dict__.setdefault("_settings_cache", {})
+        cache = self._settings_cache
         kept = cache.get(guild_id)
         now = time.monotonic()
         if kept is not None and now - kept[0] < SETTINGS_FRESH_SECONDS:
@@ -51,7 +53,6 @@ class _Servers(StoreBase):
         unknown = set(changes) - allowed
         if unknown:
             raise StoreError(f"unknown server settings: {', '.join(sorted(unknown))}")
-        self.__dict__.setdefault("_settings_cache", {}).pop(guild_id, None)
         current = self._read_settings(guild_id).__dict__ | changes
         for flag in ("archive_threads", "share_record", "confidentiality_nudge"):
             current[flag] = int(bool(current[flag]))
