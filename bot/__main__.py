@@ -636,13 +636,13 @@ def cmd_stats(args: argparse.Namespace, now: Now) -> int:
 def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     """Run a chat's run of show in the terminal, timings compressed, through the real
     dispatcher and a SQLite ledger."""
-    from bot.chat import ChatFileError, load_chat_file
-    from bot.chat.timeline import build_timeline
     import asyncio
+    import tempfile
 
-    from bot.run.rehearsal import TerminalPoster
-    from bot.chat.timeline import compressed
+    from bot.chat import ChatFileError, load_chat_file
+    from bot.chat.timeline import build_timeline, compressed
     from bot.run.dispatcher import Dispatcher, SystemClock
+    from bot.run.rehearsal import TerminalPoster
     from bot.store import Store
 
     try:
@@ -650,8 +650,6 @@ def cmd_rehearse(args: argparse.Namespace, now: Now) -> int:
     except ChatFileError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    import tempfile
-
     db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="tweetchat-")) / "rehearsal.db"
     store = Store(db_path)
     clock = SystemClock()

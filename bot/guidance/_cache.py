@@ -108,13 +108,7 @@ class Lexicon:
         return min(known, key=lambda pair: (-pair[1], pair[0]))[0] if known else None
 
     def _known(self, words: Iterable[str]) -> list[tuple[str, int]]:
-        found: list[tuple[str, int]] = []
-        batch = list(words)
-        for start in range(0, len(batch), _SQL_VARIABLES):
-            part = batch[start:start + _SQL_VARIABLES]
-            found += self.db.execute(
-                f"SELECT word, freq FROM english WHERE word IN ({','.join('?' * len(part))})", part).fetchall()
-        return found
+        return _rows_in(self.db, "SELECT word, freq FROM english WHERE word IN ({})", [], words)
 
     # -- a vocabulary's typo table -------------------------------------------------------
 
@@ -193,14 +187,8 @@ class TypoTable:
         self._db, self._key = lexicon.db, key
 
     def words_under(self, forms: Iterable[str]) -> set[str]:
-        batch = list(forms)
-        found: set[str] = set()
-        for start in range(0, len(batch), _SQL_VARIABLES):
-            part = batch[start:start + _SQL_VARIABLES]
-            found.update(r[0] for r in self._db.execute(
-                f"SELECT word FROM typo_forms WHERE vocab = ? AND form IN ({','.join('?' * len(part))})",
-                [self._key, *part]))
-        return found
+        return {r[0] for r in _rows_in(self._db, "SELECT word FROM typo_forms WHERE vocab = ? AND form IN ({})",
+                                       [self._key], forms)}
 
 
 _SHARED: Lexicon | None = None
@@ -214,6 +202,17 @@ def shared_lexicon() -> Lexicon:
         if _SHARED is None:
             _SHARED = Lexicon()
         return _SHARED
+
+
+def _rows_in(db: sqlite3.Connection, sql: str, params: list, values: Iterable[str]) -> list[tuple]:
+    """The rows of `sql` whose ``IN ({})`` takes `values`, asked in batches small enough
+    for any SQLite's limit on parameters."""
+    batch = list(values)
+    rows: list[tuple] = []
+    for start in range(0, len(batch), _SQL_VARIABLES):
+        part = batch[start:start + _SQL_VARIABLES]
+        rows += db.execute(sql.format(",".join("?" * len(part))), [*params, *part]).fetchall()
+    return rows
 
 
 def _create(db: sqlite3.Connection) -> None:
