@@ -29,13 +29,11 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.app import TweetchatBot, point_at  # noqa: E402
 from bot.chat import load_chat_file  # noqa: E402
-from bot.config import Secret, Settings  # noqa: E402
-from bot.demo import SEED_NAME, data_dir  # noqa: E402
+from bot.demo import SEED_NAME, data_dir, start_bot  # noqa: E402
+from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
 
 SEED = data_dir() / "chats" / f"{SEED_NAME}.toml"
-from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -48,12 +46,7 @@ async def measure(count: int, speed: float, slice_: int) -> dict:
     db = Path(tempfile.mkdtemp(prefix="tweetchat-bench-")) / "bench.db"
     async with Sandbox(SandboxConfig(members=members, rate_limits=RateLimits.off(),
                                      heartbeat_interval_ms=30_000)) as sb:
-        settings = Settings(token=Secret(sb.bot_token), database=db, api_base_url=sb.api_base,
-                            gateway_url=sb.gateway_url, dev_guild_id=sb.guild_id)
-        point_at(settings)
-        bot = TweetchatBot(settings, guild_ready_timeout=0.1, max_messages=None)
-        runner = asyncio.create_task(bot.start(sb.bot_token))
-        await asyncio.wait_for(bot.ready_once.wait(), 15)
+        bot, runner = await start_bot(sb, db_path=db, data=data_dir(), max_messages=None)
 
         chat = bot.control.schedule_compressed(
             sb.guild_id, sb.channel_id, load_chat_file(SEED), speed=speed, lead_seconds=1,

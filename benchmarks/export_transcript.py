@@ -28,12 +28,12 @@ sys.path.insert(0, str(REPO))
 
 from bot.chat import load_chat_file  # noqa: E402
 from bot.demo import SEED_NAME, data_dir  # noqa: E402
-
-SEED = data_dir() / "chats" / f"{SEED_NAME}.toml"
 from bot.record.stats import chat_stats, render_chart  # noqa: E402
 from bot.store import ChatState, Store  # noqa: E402
 from bot.chat.timeline import StepKind, build_timeline  # noqa: E402
 from bot.record.transcript import FORMATS, build_transcript, render  # noqa: E402
+
+SEED = data_dir() / "chats" / f"{SEED_NAME}.toml"
 
 GUILD, CHANNEL = 1001, 2002
 START = datetime(2016, 10, 17, 19, 0, tzinfo=timezone.utc)  # 20:00 in London (BST)

@@ -31,10 +31,8 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.app import TweetchatBot, point_at  # noqa: E402
 from bot.chat import load_chat_file  # noqa: E402
-from bot.config import Secret, Settings  # noqa: E402
-from bot.demo import SEED_NAME, data_dir  # noqa: E402
+from bot.demo import SEED_NAME, data_dir, start_bot  # noqa: E402
 from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
 from bot.store import StepState  # noqa: E402
 
@@ -50,12 +48,8 @@ async def measure(guilds: int, latency: float, speed: float, lead: float) -> dic
         for i in range(guilds - 1):
             guild = sb.world.create_guild(f"Server {i + 2}")
             channels[guild.id] = sb.world.add_channel(guild.id, "tweetchat").id
-        settings = Settings(token=Secret(sb.bot_token), database=db, api_base_url=sb.api_base,
-                            gateway_url=sb.gateway_url, dev_guild_id=sb.guild_id)
-        point_at(settings)
-        bot = TweetchatBot(settings, guild_ready_timeout=0.1, max_messages=None, chunk_guilds_at_startup=False)
-        runner = asyncio.create_task(bot.start(sb.bot_token))
-        await asyncio.wait_for(bot.ready_once.wait(), 120)
+        bot, runner = await start_bot(sb, db_path=db, data=data_dir(), timeout=120, max_messages=None,
+                                      chunk_guilds_at_startup=False)
         definition = load_chat_file(data_dir() / "chats" / f"{SEED_NAME}.toml")
         chats = [bot.control.schedule_compressed(guild, channel, definition, speed=speed, lead_seconds=lead,
                                                  zone="Europe/London", actor_id=None).chat

@@ -111,26 +111,28 @@ class Crowd:
             self.sent += 1
 
 
-async def start_bot(sb, *, db_path: Path, data: Path, speed: float = 1.0):
+async def start_bot(sb, *, db_path: Path, data: Path, speed: float = 1.0, timeout: float = 15.0,
+                    **options):
     """The real bot logged in to the sandbox `sb` (discord.py's HTTP and gateway code), its
-    clock `speed` times faster than real time. Returns (bot, the task running it).
+    clock `speed` times faster than real time; `options` go to TweetchatBot. Returns (bot,
+    the task running it).
 
-    :raises RuntimeError: when it has not logged in within 15 s.
+    :raises RuntimeError: when it has not logged in within `timeout` seconds.
     """
     settings = Settings(token=Secret(sb.bot_token), database=db_path,
                         api_base_url=sb.api_base, gateway_url=sb.gateway_url,
                         dev_guild_id=sb.guild_id, data_dir=data)
     point_at(settings)
     bot = TweetchatBot(settings, guild_ready_timeout=0.1,
-                       clock=ScaledClock(speed) if speed != 1 else None)
+                       clock=ScaledClock(speed) if speed != 1 else None, **options)
     runner = asyncio.create_task(bot.start(sb.bot_token))
     ready = asyncio.create_task(bot.ready_once.wait())
-    await asyncio.wait({runner, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({runner, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     if not ready.done():
         ready.cancel()
         await bot.close()
         runner.result() if runner.done() else None
-        raise RuntimeError("the bot did not log in to the sandbox within 15 s")
+        raise RuntimeError(f"the bot did not log in to the sandbox within {timeout:g} s")
     return bot, runner
 
 

@@ -396,10 +396,10 @@ async def test_chats_are_posted_concurrently_up_to_a_limit_each_in_its_own_order
 SHARD0_GUILD, SHARD1_GUILD = 2 << 22, 3 << 22
 
 
-def two_processes(store, clock, channel, **a):
+def two_processes(store, clock, channel):
     from bot.store import ShardRange
 
-    first = Dispatcher(store, channel, clock, shards=ShardRange(frozenset({0}), 2), owner="machine-a:1", **a)
+    first = Dispatcher(store, channel, clock, shards=ShardRange(frozenset({0}), 2), owner="machine-a:1")
     second = Dispatcher(store, channel, clock, shards=ShardRange(frozenset({1}), 2), owner="machine-b:1")
     return first, second
 
