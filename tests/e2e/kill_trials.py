@@ -178,7 +178,9 @@ async def gateway_trouble(sb: Sandbox, db: Path) -> None:
 async def disk_full(sb: Sandbox, db: Path, seconds: float = 10) -> None:
     """The disk holding the database fills up (a small tmpfs), then space comes back."""
     filler = db.parent / "filler"
-    with open(filler, "wb") as out:
+    # Unbuffered: a write that fills the disk leaves nothing behind in a buffer for close()
+    # to flush, which would raise "No space left" out of the `with` (a flaky trial).
+    with open(filler, "wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
