@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Union
 
-from bot.store import INTRODUCTIONS, ChatState, Store
+from bot.store import INTRODUCTIONS, ChatState, NewAnswer, Store
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,12 @@ def _introduction(store: Store, msg: MessageSeen) -> Target | None:
             continue  # a chat stopped before its first question
         return Target(chat.id, INTRODUCTIONS, "intro", msg.reply_to)
     return None
+
+
+def _new_answer(msg: MessageSeen, target: Target) -> NewAnswer:
+    return NewAnswer(msg.guild_id, target.chat_id, target.question, msg.message_id,
+                     msg.channel_id, target.via, msg.author_id, msg.author_name, msg.content,
+                     msg.created_at, target.reply_to, msg.attachments)
 
 
 @dataclass
@@ -304,16 +310,39 @@ class AnswerWriter:
                     break
 
     def write(self, batch: list[AnswerEvent], store: Store | None = None) -> None:
-        """Write a batch of events in one transaction (also usable without the task)."""
+        """Write a batch of events in one transaction (also usable without the task).
+
+        New answers in a question's thread, most of a burst, are gathered and stored
+        together (:meth:`Store.add_answers`); anything else stores what was gathered first,
+        so every event sees the ones before it (a reply to an answer of the same batch)."""
         if not batch:
             return
         store = store or self.store
         recorded = self.now()
         before = dataclasses.replace(self.stats)
+        gathered: list[NewAnswer] = []
+        threads: dict[tuple[int, int], tuple[int, int] | None] = {}  # question_for_thread, this batch
+
+        def store_gathered() -> None:
+            self.stats.answers += store.add_answers(gathered, recorded)
+            gathered.clear()
+
         try:
             with store.batch():
                 for event in batch:
+                    if isinstance(event, MessageSeen) and not event.author_is_bot \
+                            and event.edited_at is None:
+                        place = (event.guild_id, event.channel_id)
+                        if place not in threads:
+                            threads[place] = store.question_for_thread(*place)
+                        if threads[place] is not None:
+                            chat_id, question = threads[place]
+                            gathered.append(_new_answer(event, Target(chat_id, question, "thread",
+                                                                       event.reply_to)))
+                            continue
+                    store_gathered()
                     self._apply(event, recorded, store)
+                store_gathered()
         except BaseException:
             self.stats = before  # rolled back: nothing of the batch counted
             raise
@@ -325,15 +354,7 @@ class AnswerWriter:
             if target is None:
                 self.stats.ignored += 1
                 return
-            new = store.add_answer(
-                guild_id=event.guild_id, chat_id=target.chat_id, question=target.question,
-                message_id=event.message_id, channel_id=event.channel_id, via=target.via,
-                author_id=event.author_id, author_name=event.author_name,
-                content=event.content, created_at=event.created_at,
-                reply_to=target.reply_to, attachments=event.attachments, recorded_at=recorded,
-            )
-            if new:
-                self.stats.answers += 1
+            self.stats.answers += store.add_answers([_new_answer(event, target)], recorded)
             if event.edited_at is not None:
                 # Seen in history after an edit made while we were away.
                 if store.edit_answer(event.guild_id, event.message_id,
@@ -354,4 +375,6 @@ class AnswerWriter:
 
     def _opted_out_in(self, store: Store, guild_id: int, user_id: int) -> bool:
         """The opt-out check, on the connection of the thread it runs in."""
-        return self.opted_out(guild_id, user_id) if store is self.store else store.is_opted_out(guild_id, user_id)
+        if store is self.store:
+            return self.opted_out(guild_id, user_id)
+        return store.is_opted_out(guild_id, user_id, fresh=True)

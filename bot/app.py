@@ -19,6 +19,7 @@ import math
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import discord
 from discord.ext import commands
@@ -62,6 +63,31 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
+class GatewayTurns:
+    """A gateway socket (aiohttp's) that gives the event loop a turn every few events.
+
+    discord.py reads gateway events in a loop that does not yield while events are waiting:
+    during a burst of thousands of answers a shard held the loop for 0.2-2.8 s at a time,
+    and a step falling due waited that long. Every :data:`EVENTS_PER_TURN` events this
+    socket lets whatever is ready run first (a due step, the answer writer's commit)."""
+
+    EVENTS_PER_TURN = 32
+
+    def __init__(self, socket) -> None:
+        self._socket = socket
+        self._since_turn = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._socket, name)
+
+    async def receive(self, *args, **kwargs):
+        self._since_turn += 1
+        if self._since_turn >= self.EVENTS_PER_TURN:
+            self._since_turn = 0
+            await asyncio.sleep(0)
+        return await self._socket.receive(*args, **kwargs)
+
+
 class TweetchatBot(commands.AutoShardedBot):
     """The tweetchat bot."""
 
@@ -91,6 +117,7 @@ class TweetchatBot(commands.AutoShardedBot):
         share = len(settings.shards[0]) / settings.shards[1] if settings.shards else 1.0
         self.pacer = Pacer(GLOBAL_REQUESTS_PER_SECOND * share)
         self._pace_requests()
+        self._share_the_loop()
         if clock is None and settings.clock_speed != 1:
             clock = ScaledClock(settings.clock_speed, settings.clock_origin)
         self.clock = clock or SystemClock()
@@ -105,6 +132,8 @@ class TweetchatBot(commands.AutoShardedBot):
         self._heartbeat_task: asyncio.Task | None = None
         self._watch_task: asyncio.Task | None = None
         self.ready_once = asyncio.Event()
+        # Read every arriving message, in the gateway's own call (see dispatch).
+        self.message_readers: list[Callable[[discord.Message], None]] = []
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -114,8 +143,22 @@ class TweetchatBot(commands.AutoShardedBot):
         """The bot has no prefix commands, so it has no message handler of its own:
         discord.py then neither parses every message for a command nor schedules a task per
         message to do nothing (it skips a handler it cannot find). Answers and the nudge
-        are read by their extensions' own listeners."""
+        read messages as :attr:`message_readers`."""
         raise AttributeError("on_message")
+
+    def dispatch(self, event_name: str, /, *args, **kwargs) -> None:
+        """As discord.py's, but an arriving message is first handed to each of
+        :attr:`message_readers`, synchronous functions called here and now: a listener
+        would cost a task per message and reader (a burst of answers is thousands a
+        second). A reader must not block; one that fails is logged and the others run."""
+        if event_name == "message":
+            for read in self.message_readers:
+                try:
+                    read(*args)
+                except Exception:  # noqa: BLE001 - one reader's bug must not lose answers
+                    log.exception("reading message %s failed in %s", getattr(args[0], "id", "?"),
+                                  getattr(read, "__qualname__", read))
+        super().dispatch(event_name, *args, **kwargs)
 
     # Interaction responses are not counted in Discord's global limit (and must answer
     # within 3 s): they are never held back.
@@ -132,6 +175,15 @@ class TweetchatBot(commands.AutoShardedBot):
             return await send(route, **kwargs)
 
         self.http.request = paced
+
+    def _share_the_loop(self) -> None:
+        """Gateway sockets that let the rest of the bot run between events (GatewayTurns)."""
+        connect = self.http.ws_connect
+
+        async def taking_turns(url, **kwargs):
+            return GatewayTurns(await connect(url, **kwargs))
+
+        self.http.ws_connect = taking_turns
 
     def _related_guidance(self, question) -> list[tuple[str, str]]:
         """Guidance shown with a chat question (the chat file's choice, or a sure match)."""

@@ -62,9 +62,11 @@ class Answers(commands.Cog):
         self.rescues = 0
 
     async def cog_load(self) -> None:
+        self.bot.message_readers.append(self.read)
         self.watchdog.start()
 
     async def cog_unload(self) -> None:
+        self.bot.message_readers.remove(self.read)
         self.watchdog.cancel()
 
     @tasks.loop(seconds=15)
@@ -106,8 +108,9 @@ class Answers(commands.Cog):
         log.error("watchdog stopped by %s; starting it again", error, exc_info=error)
         self.watchdog.restart()
 
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
+    def read(self, message: discord.Message) -> None:
+        """Every arriving message (TweetchatBot.message_readers): a member's goes to the
+        writer, which decides whether it is an answer."""
         if self.bot.user is not None and message.author.id == self.bot.user.id:
             self._own_seen.append(message.id)
         event = seen(message)

@@ -35,8 +35,15 @@ class ConfidentialityNudge(commands.Cog):
         self.bot = bot
         self._tasks: set[asyncio.Task] = set()
 
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
+    async def cog_load(self) -> None:
+        self.bot.message_readers.append(self.read)
+
+    async def cog_unload(self) -> None:
+        self.bot.message_readers.remove(self.read)
+
+    def read(self, message: discord.Message) -> None:
+        """Every arriving message (TweetchatBot.message_readers): a DM is sent (in a task
+        of its own) when the server has the nudge on and the answer may identify someone."""
         if message.guild is None or message.author.bot or message.webhook_id is not None:
             return
         store = self.bot.store

@@ -32,6 +32,7 @@ from bot.store._answers import _Answers
 from bot.store._cpd import _Cpd
 from bot.store._deliveries import _Deliveries
 from bot.store._health import Heartbeat, _Health
+from bot.store._kept import Kept
 from bot.store._leases import ShardRange, _Leases, process_owner
 from bot.store._ledger import _Ledger
 from bot.store._members import _Members
@@ -41,14 +42,14 @@ from bot.store._shown import _Shown
 from bot.store.records import (
     ACTIVE_CHAT_STATES, FINISHING_ACTIONS, INTRODUCTIONS, Chat, ChatAction, ChatActionKind,
     ChatState, DueStep,
-    NotFound, QuestionTally, Reflection, Series, SeriesChange, SeriesState, ServerSettings, Step, StepState,
+    NewAnswer, NotFound, QuestionTally, Reflection, Series, SeriesChange, SeriesState, ServerSettings, Step, StepState,
     StoreError, WrongState, from_db, to_db,
 )
 from bot.store.schema import migrations
 
 __all__ = [
     "ACTIVE_CHAT_STATES", "FINISHING_ACTIONS", "INTRODUCTIONS", "Chat", "ChatAction", "ChatActionKind",
-    "ChatState", "DueStep", "NotFound", "QuestionTally", "Reflection", "Series", "SeriesChange", "SeriesState",
+    "ChatState", "DueStep", "NewAnswer", "NotFound", "QuestionTally", "Reflection", "Series", "SeriesChange", "SeriesState",
     "ServerSettings", "ShardRange", "Step", "StepState", "process_owner",
     "Heartbeat", "Store", "StoreError", "WrongState", "from_db", "migrations", "to_db",
 ]
@@ -68,7 +69,8 @@ class Store(_Servers, _Ledger, _Leases, _Series, _Answers, _Members, _Shown, _Cp
             while it waits for the bot's readers; the bot checkpoints as it always does.
         """
         self.path = str(path)
-        self._settings_cache: dict = {}  # _Servers.server_settings: guild -> (read at, settings)
+        self._settings = Kept(self._read_settings)
+        self._optouts = Kept(self._read_optouts)
         self.read_only = read_only
         self.beside_bot = beside_bot
         self._closed = False

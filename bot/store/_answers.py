@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from bot.store._base import StoreBase
-from bot.store.records import Chat, ChatState, QuestionTally, _chat, to_db
+from bot.store.records import Chat, ChatState, NewAnswer, QuestionTally, _chat, to_db
 
 
 class _Answers(StoreBase):
@@ -17,25 +17,37 @@ class _Answers(StoreBase):
         reply_to: int | None = None, attachments: list[dict] | None = None,
         recorded_at: datetime,
     ) -> bool:
-        """Store an answer and its first revision. Idempotent: a message already stored
-        (seen twice: live and again in a history backfill) is left as it is; returns
+        """Store an answer and its first revision (see :meth:`add_answers`); returns
         whether it was new."""
+        return self.add_answers([NewAnswer(
+            guild_id, chat_id, question, message_id, channel_id, via, author_id, author_name,
+            content, created_at, reply_to, attachments)], recorded_at) == 1
+
+    def add_answers(self, answers: Sequence[NewAnswer], recorded_at: datetime) -> int:
+        """Store answers, each with its first revision, in one transaction. Idempotent: a
+        message already stored (seen twice: live and again in a history backfill) is
+        left as it is. Returns how many were new."""
+        if not answers:
+            return 0
+        recorded = to_db(recorded_at)
+        rows, revisions = [], []
+        for a in answers:
+            created = to_db(a.created_at)
+            rows.append((a.message_id, a.guild_id, a.chat_id, a.question, a.channel_id, a.via,
+                         a.author_id, a.author_name, a.content, created, a.reply_to,
+                         json.dumps(a.attachments) if a.attachments else "[]"))
+            revisions.append((a.guild_id, a.message_id, a.content, created, recorded))
+        conn = self.db.conn
         with self.transaction():
-            cursor = self.db.execute(
+            new = conn.executemany(
                 "INSERT OR IGNORE INTO answers (message_id, guild_id, chat_id, question, "
                 "channel_id, via, author_id, author_name, content, created_at, reply_to, "
-                "attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [message_id, guild_id, chat_id, question, channel_id, via, author_id, author_name,
-                 content, to_db(created_at), reply_to, json.dumps(attachments or [])],
-            )
-            if cursor.rowcount != 1:
-                return False
-            self.db.execute(
-                "INSERT INTO answer_revisions (guild_id, message_id, version, content, edited_at, "
-                "recorded_at) VALUES (?, ?, 0, ?, ?, ?)",
-                [guild_id, message_id, content, to_db(created_at), to_db(recorded_at)],
-            )
-        return True
+                "attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount
+            # An answer stored before has its first revision already: ignored with it.
+            conn.executemany(
+                "INSERT OR IGNORE INTO answer_revisions (guild_id, message_id, version, "
+                "content, edited_at, recorded_at) VALUES (?, ?, 0, ?, ?, ?)", revisions)
+        return new
 
     def edit_answer(
         self, guild_id: int, message_id: int, *, content: str, edited_at: datetime,

@@ -11,12 +11,10 @@ takes its leases at once instead of waiting for them to expire.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from bot.store._base import StoreBase
 from bot.store.records import from_db, to_db
@@ -62,7 +60,7 @@ class _Leases(StoreBase):
         the shards it holds now. The usual renewal, with nothing to take or give, is one
         statement; anything else is decided again and done in one transaction."""
         until = to_db(now + lease)
-        with self._not_synced():
+        with self.not_synced():  # a renewal lost to a power cut only makes a lease look expired
             held, changes = _plan(owner, shards, now, self._leases())
             if not changes:
                 renewed = self.db.execute("UPDATE dispatch_leases SET until = ? WHERE owner = ?",
@@ -78,16 +76,6 @@ class _Leases(StoreBase):
 
     def _leases(self) -> dict[int, dict]:
         return {r["shard"]: r for r in self.db.query("SELECT * FROM dispatch_leases")}
-
-    @contextlib.contextmanager
-    def _not_synced(self) -> Iterator[None]:
-        """Lease writes need not reach the disk before going on (a renewal lost to a power
-        cut only makes a lease look expired): no fsync for them, 15 µs instead of 250."""
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        try:
-            yield
-        finally:
-            self.db.execute("PRAGMA synchronous = FULL")
 
     def release_shards(self, owner: str) -> None:
         """Give up every lease of `owner` (a clean shutdown): others may take them at once."""

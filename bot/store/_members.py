@@ -7,11 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from bot.store._base import StoreBase
+from bot.store._kept import Kept
 from bot.store._deliveries import DELIVERIES, OPT_INS
 from bot.store.records import to_db
 
 
 class _Members(StoreBase):
+    # Asked for every arriving message; kept briefly (bot.store._kept).
+    _optouts: Kept[frozenset[int]]
+
     def set_opted_out(self, guild_id: int, user_id: int, opted_out: bool, now: datetime) -> bool:
         """Record that a member does (or no longer does) want their messages stored in
         this server. Returns whether anything changed."""
@@ -22,13 +26,24 @@ class _Members(StoreBase):
         else:
             cursor = self.db.execute(
                 "DELETE FROM optouts WHERE guild_id = ? AND user_id = ?", [guild_id, user_id])
+        self._optouts.drop(guild_id)
         return cursor.rowcount == 1
 
-    def is_opted_out(self, guild_id: int, user_id: int) -> bool:
-        """Whether a member asked that nothing of theirs be stored in this server."""
-        return self.db.execute(
-            "SELECT 1 FROM optouts WHERE guild_id = ? AND user_id = ?", [guild_id, user_id]
-        ).fetchone() is not None
+    def is_opted_out(self, guild_id: int, user_id: int, *, fresh: bool = False) -> bool:
+        """Whether a member asked that nothing of theirs be stored in this server.
+
+        :param fresh: read the database, not what this store keeps: for a second
+            connection of the same process (the answer writer's), whose kept copy a change
+            made on the first would not drop.
+        """
+        if fresh:
+            return self.db.execute(
+                "SELECT 1 FROM optouts WHERE guild_id = ? AND user_id = ?", [guild_id, user_id]
+            ).fetchone() is not None
+        return user_id in self._optouts.get(guild_id)
+
+    def _read_optouts(self, guild_id: int) -> frozenset[int]:
+        return frozenset(self.opted_out_members(guild_id))
 
     def opted_out_members(self, guild_id: int) -> set[int]:
         """Ids of a server's opted-out members (left out of transcripts)."""
@@ -110,6 +125,7 @@ class _Members(StoreBase):
                 erased[table] = self.db.execute(
                     f"DELETE FROM {table} WHERE guild_id = ? AND user_id = ?",
                     [guild_id, user_id]).rowcount
+            self._optouts.drop(guild_id)
             for table, column in (("chats", "created_by"), ("saved_chats", "created_by"),
                                   ("series", "created_by"), ("audit_log", "actor_id")):
                 erased[table] = self.db.execute(

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
 from bot.store._base import StoreBase
+from bot.store._kept import Kept
 from bot.store.records import ServerSettings, StoreError, to_db
 
 
-# Settings are read for every arriving message (is the confidentiality nudge on?) and every
-# post; they are kept this long (real seconds) before being read again. A change made here is
-# seen at once; one made by another process (the operator's command line) within this time.
-SETTINGS_FRESH_SECONDS = 2.0
-
-
 class _Servers(StoreBase):
-    _settings_cache: dict
+    # Read for every arriving message (is the confidentiality nudge on?) and every post.
+    _settings: Kept[ServerSettings]
 
     def server_settings(self, guild_id: int) -> ServerSettings:
-        """A server's settings (defaults for a server never configured)."""
-        cache = self._settings_cache
-        kept = cache.get(guild_id)
-        now = time.monotonic()
-        if kept is not None and now - kept[0] < SETTINGS_FRESH_SECONDS:
-            return kept[1]
-        settings = self._read_settings(guild_id)
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[guild_id] = (now, settings)
-        return settings
+        """A server's settings (defaults for a server never configured); kept briefly
+        (bot.store._kept)."""
+        return self._settings.get(guild_id)
 
     def _read_settings(self, guild_id: int) -> ServerSettings:
         rows = list(self.db.query("SELECT * FROM servers WHERE guild_id = ?", [guild_id]))
@@ -57,7 +44,7 @@ class _Servers(StoreBase):
         for flag in ("archive_threads", "share_record", "confidentiality_nudge"):
             current[flag] = int(bool(current[flag]))
         self.db["servers"].upsert({**current, "updated_at": to_db(now)}, pk="guild_id")
-        self._settings_cache.pop(guild_id, None)
+        self._settings.drop(guild_id)
         # Read, not kept: inside a transaction that rolls back, this is not yet the truth.
         return self._read_settings(guild_id)
 

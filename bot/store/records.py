@@ -29,6 +29,23 @@ def from_db(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+class NewAnswer(NamedTuple):
+    """An answer as it arrives, for :meth:`bot.store.Store.add_answers`."""
+
+    guild_id: int
+    chat_id: int
+    question: int
+    message_id: int
+    channel_id: int  # the thread's id for thread answers
+    via: str  # "thread", "channel" or "intro"
+    author_id: int
+    author_name: str
+    content: str
+    created_at: datetime
+    reply_to: int | None = None
+    attachments: list[dict] | None = None
+
+
 # The question number under which a chat's introductions (messages in its channel between
 # the intro and Q1) are stored in the answers table.
 INTRODUCTIONS = 0

@@ -168,8 +168,6 @@ def test_due_work_is_read_from_indexes_and_gives_each_chat_its_next_step_only(st
 
 
 def test_server_settings_are_kept_briefly_and_a_change_here_is_seen_at_once(store, db_path, monkeypatch):
-    from bot.store import _servers
-
     assert store.server_settings(GUILD).confidentiality_nudge is False
     store.update_server_settings(GUILD, EVENING, confidentiality_nudge=True)
     assert store.server_settings(GUILD).confidentiality_nudge is True  # this process: at once
@@ -177,5 +175,21 @@ def test_server_settings_are_kept_briefly_and_a_change_here_is_seen_at_once(stor
     other.update_server_settings(GUILD, EVENING, confidentiality_nudge=False)
     other.close()
     assert store.server_settings(GUILD).confidentiality_nudge is True  # kept for a moment
-    monkeypatch.setattr(_servers, "SETTINGS_FRESH_SECONDS", 0.0)
+    monkeypatch.setattr(store._settings, "seconds", 0.0)
     assert store.server_settings(GUILD).confidentiality_nudge is False  # then read again
+
+
+def test_opt_outs_are_kept_briefly_and_a_change_here_is_seen_at_once(store, db_path):
+    assert not store.is_opted_out(GUILD, 42)
+    store.set_opted_out(GUILD, 42, True, EVENING)
+    assert store.is_opted_out(GUILD, 42)  # this process: at once
+    second = Store(db_path, beside_bot=True)  # the answer writer's own connection
+    assert second.is_opted_out(GUILD, 42) and second.is_opted_out(GUILD, 42, fresh=True)
+    store.set_opted_out(GUILD, 42, False, EVENING)
+    assert not store.is_opted_out(GUILD, 42)
+    assert second.is_opted_out(GUILD, 42)  # what it kept, for a moment ...
+    assert not second.is_opted_out(GUILD, 42, fresh=True)  # ... which fresh does not use
+    store.set_opted_out(GUILD, 42, True, EVENING)
+    store.erase_member(GUILD, 42, EVENING)  # erasure removes the opt-out with the rest
+    assert not store.is_opted_out(GUILD, 42)
+    second.close()
