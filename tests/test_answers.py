@@ -107,6 +107,23 @@ async def test_thread_opened_from_an_answer_counts_as_replies_to_it(store, chat)
     assert (reply["question"], reply["reply_to"]) == (1, 30)
 
 
+async def test_one_batch_sees_its_own_earlier_answers(store, chat):
+    """Thread answers are gathered and stored together; what comes after them in the same
+    batch (a reply in a thread opened from one, its edit, a repeat) still finds them."""
+    writer = AnswerWriter(store, lambda: EVENING)
+    writer.submit(seen(50, THREADS[1], "gathered"))
+    writer.submit(seen(50, THREADS[1], "gathered"))  # live and from history: stored once
+    writer.submit(seen(51, 50, "a reply in the thread opened from it", author=9))
+    writer.submit(MessageEdited(GUILD, 50, "gathered, then edited", EVENING + timedelta(minutes=3)))
+    writer.submit(seen(52, THREADS[2], "gathered after the rest"))
+    await writer.flush()
+    assert writer.stats.batches == 1 and writer.stats.answers == 3 and writer.stats.edits == 1
+    assert (store.answer(GUILD, 51)["question"], store.answer(GUILD, 51)["reply_to"]) == (1, 50)
+    assert [r["content"] for r in store.revisions(GUILD, 50)] == ["gathered", "gathered, then edited"]
+    assert store.answer(GUILD, 52)["question"] == 2
+    assert store.answer(GUILD, 50)["attachments"][0]["filename"] == "a.png"
+
+
 async def test_channel_answers_only_between_intro_and_wrap_up(store, chat):
     store.set_chat_state(GUILD, chat.id, ChatState.FINISHED,
                          ended_at=EVENING + timedelta(minutes=40, seconds=30))
