@@ -16,13 +16,23 @@ Each round runs the bot, then the plain client on the same thread (so both recei
 kind of message and the sandbox does the same work for each), ``--rounds`` times; the
 ratio is bot / plain of the same round.
 
+With ``--steps``, it measures instead how late steps are posted while a burst arrives:
+besides the chat whose Q1 thread takes the burst, ``--chats`` more chats (each in a server
+of its own, compressed ``--step-speed`` times, started a little apart) post their steps
+while the burst arrives. Rounds alternate with and without the burst, so the quiet rounds
+are the anchor: the lateness the dispatcher and the rate-limit pacer cause on their own.
+A step counts when it fell due between the first send and the last answer stored (or the
+same span of a quiet round).
+
     .venv/bin/python benchmarks/ingest_split.py [--count 5000] [--rounds 2]
+    .venv/bin/python benchmarks/ingest_split.py --steps [--count 5000] [--rounds 6] [--chats 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -30,6 +40,7 @@ import sys
 import tempfile
 import time
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -43,30 +54,37 @@ from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
 from sandbox_throughput import _Endpoint, connect  # noqa: E402
 
 MEMBERS = tuple(f"m{i:02d}" for i in range(30))
+DEFINITION = load_chat_file(data_dir() / "chats" / f"{SEED_NAME}.toml")
 
 
-async def send_burst(sandbox: Sandbox, count: int, channel_id: int) -> None:
+async def send_burst(sandbox: Sandbox, count: int, channel_id: int, slice_: int = 200) -> None:
     members = [sandbox.member(name) for name in MEMBERS]
     for n in range(count):
         await members[n % len(members)].send(f"{time.time():.6f} A1 answer {n}", channel_id=channel_id)
-        if n % 200 == 199:
-            await asyncio.sleep(0)  # let the gateway writer run, as a live server would
+        if n % slice_ == slice_ - 1:
+            # Let the gateway writer (and the REST routes) run, as a live server would.
+            await asyncio.sleep(0)
 
 
-async def serve() -> None:
-    """The child: the sandbox, then bursts where the parent says."""
+async def serve(servers: int) -> None:
+    """The child: the sandbox (with `servers` more servers, a channel each), then bursts
+    where the parent says."""
     config = SandboxConfig(rate_limits=RateLimits.off(), members=MEMBERS, heartbeat_interval_ms=30_000)
     async with Sandbox(config) as sandbox:
+        more = []
+        for n in range(servers):
+            guild = sandbox.world.create_guild(f"Server {n + 2}")
+            more.append((guild.id, sandbox.world.add_channel(guild.id, "tweetchat").id))
         print(json.dumps({"api_base": sandbox.api_base, "gateway_url": sandbox.gateway_url,
                           "bot_token": sandbox.bot_token, "guild_id": sandbox.guild_id,
-                          "channel_id": sandbox.channel_id}), flush=True)
+                          "channel_id": sandbox.channel_id, "more": more}), flush=True)
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while line := (await reader.readline()).decode().strip():
-            command, count, channel = line.split()
+            command, count, channel, slice_ = line.split()
             if command == "burst":
-                await send_burst(sandbox, int(count), int(channel))
+                await send_burst(sandbox, int(count), int(channel), int(slice_))
             print("sent", flush=True)
 
 
@@ -74,7 +92,7 @@ async def plain_round(endpoint, child, count: int, channel_id: int) -> float:
     client, counter, task = await connect(endpoint)
     try:
         counter.expect(count)
-        child.stdin.write(f"burst {count} {channel_id}\n".encode())
+        child.stdin.write(f"burst {count} {channel_id} 200\n".encode())
         await asyncio.wait_for(counter.done.wait(), 300)
         await child.stdout.readline()
         return counter.report("plain")["messages_per_second"]
@@ -83,7 +101,10 @@ async def plain_round(endpoint, child, count: int, channel_id: int) -> float:
         await task
 
 
-async def bot_round(endpoint, details, child, count: int, workdir: Path) -> tuple[float, float, int]:
+@contextlib.asynccontextmanager
+async def running_bot(endpoint, details, workdir: Path):
+    """The real bot connected to the child's sandbox, with the seed chat started
+    (compressed) in the main channel: yields (bot, chat, Q1's thread id)."""
     from bot.app import TweetchatBot, point_at
     from bot.config import Secret, Settings
 
@@ -95,40 +116,122 @@ async def bot_round(endpoint, details, child, count: int, workdir: Path) -> tupl
     runner = asyncio.create_task(bot.start(endpoint.bot_token))
     await asyncio.wait_for(bot.ready_once.wait(), 30)
     try:
-        definition = load_chat_file(data_dir() / "chats" / f"{SEED_NAME}.toml")
-        chat = bot.control.schedule_compressed(details["guild_id"], details["channel_id"], definition,
+        chat = bot.control.schedule_compressed(details["guild_id"], details["channel_id"], DEFINITION,
                                                speed=300, lead_seconds=0.5, zone="Europe/London",
                                                actor_id=None).chat
         while not bot.store.steps(details["guild_id"], chat.id)[1].thread_id:
             await asyncio.sleep(0.05)
-        thread_id = bot.store.steps(details["guild_id"], chat.id)[1].thread_id
-        lags: list[float] = []
-
-        async def ticker() -> None:
-            while True:
-                before = time.perf_counter()
-                await asyncio.sleep(0.01)
-                lags.append(time.perf_counter() - before - 0.01)
-
-        ticking = asyncio.create_task(ticker())
-        start = time.time()
-        child.stdin.write(f"burst {count} {thread_id}\n".encode())
-        while bot.store.db.execute("SELECT COUNT(*) FROM answers WHERE chat_id = ?", [chat.id]).fetchone()[0] < count:
-            await asyncio.sleep(0.02)
-        elapsed = time.time() - start
-        ticking.cancel()
-        await child.stdout.readline()
-        lag_p99 = sorted(lags)[int(len(lags) * 0.99) - 1] if lags else 0.0
-        return count / elapsed, lag_p99, thread_id
+        yield bot, chat, bot.store.steps(details["guild_id"], chat.id)[1].thread_id
     finally:
         await bot.close()
         await asyncio.gather(runner, return_exceptions=True)
 
 
+class LoopLag:
+    """A ticker that wants to wake every 10 ms, recording how late it woke."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.lags.append(time.perf_counter() - before - 0.01)
+
+    def stop(self) -> float:
+        """Stop; the p99 lag in seconds."""
+        self._task.cancel()
+        return percentile(self.lags, 99) if self.lags else 0.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def stored_all(bot, chat, count: int) -> None:
+    while bot.store.db.execute("SELECT COUNT(*) FROM answers WHERE chat_id = ?", [chat.id]).fetchone()[0] < count:
+        await asyncio.sleep(0.02)
+
+
+async def bot_round(endpoint, details, child, count: int, workdir: Path) -> tuple[float, float, int]:
+    async with running_bot(endpoint, details, workdir) as (bot, chat, thread_id):
+        lag = LoopLag()
+        start = time.time()
+        child.stdin.write(f"burst {count} {thread_id} 200\n".encode())
+        await stored_all(bot, chat, count)
+        elapsed = time.time() - start
+        lag_p99 = lag.stop()
+        await child.stdout.readline()
+        return count / elapsed, lag_p99, thread_id
+
+
+async def steps_round(endpoint, details, child, count: int, workdir: Path, *, servers: list,
+                      burst: bool, step_speed: float, quiet_span: float) -> tuple[list[float], float, float]:
+    """Lateness (s) of the other chats' steps due while the burst arrived (or, without
+    the burst, over as long a span), the loop's p99 lag, and the span."""
+    async with running_bot(endpoint, details, workdir) as (bot, chat, thread_id):
+        others = [bot.control.schedule_compressed(guild, channel, DEFINITION, speed=step_speed,
+                                                  lead_seconds=0.1 + 0.1 * n, zone="Europe/London",
+                                                  actor_id=None).chat
+                  for n, (guild, channel) in enumerate(servers)]
+        lag = LoopLag()
+        start = datetime.now(timezone.utc)
+        if burst:
+            # Slices of 20: the sandbox's REST routes (where the steps go) share its one
+            # process with the burst; Discord's do not.
+            child.stdin.write(f"burst {count} {thread_id} 20\n".encode())
+            await stored_all(bot, chat, count)
+            await child.stdout.readline()
+        else:
+            await asyncio.sleep(quiet_span)
+        end = datetime.now(timezone.utc)
+        lag_p99 = lag.stop()
+        while not all(s.posted_at for c in others for s in bot.store.steps(c.guild_id, c.id)):
+            await asyncio.sleep(0.05)
+        late = [(s.posted_at - s.due_at).total_seconds()
+                for c in others for s in bot.store.steps(c.guild_id, c.id)
+                if start <= s.due_at <= end]
+        return late, lag_p99, (end - start).total_seconds()
+
+
+async def run_steps(count: int, rounds: int, chats: int, step_speed: float) -> None:
+    # Servers of their own in each round: a new bot finding an earlier round's posts of a
+    # chat with the same id in the same channel would take them as its own (its recovery).
+    child, details = await start_child(chats * rounds)
+    workdir = Path(tempfile.mkdtemp(prefix="tweetchat-steps-"))
+    found = {True: [], False: []}
+    span = 1.0
+    try:
+        for n in range(rounds):
+            burst = n % 2 == 0  # a quiet round watches as long as the burst before it took
+            servers = details["more"][n * chats:(n + 1) * chats]
+            late, lag, span = await steps_round(_Endpoint(details), details, child, count, workdir,
+                                                servers=servers, burst=burst, step_speed=step_speed, quiet_span=span)
+            found[burst].extend(late)
+            print(f"round {n + 1} ({'burst' if burst else 'quiet'}): {len(late)} steps due in "
+                  f"{span:.2f} s, latest {max(late, default=0) * 1e3:.0f} ms late; loop lag p99 "
+                  f"{lag * 1e3:.0f} ms", flush=True)
+    finally:
+        child.stdin.close()
+        await child.wait()
+    for burst, late in found.items():
+        if late:
+            print(f"{'during bursts' if burst else 'quiet'}: {len(late)} steps; late p50 "
+                  f"{percentile(late, 50) * 1e3:.0f} ms, p95 {percentile(late, 95) * 1e3:.0f} ms, "
+                  f"p99 {percentile(late, 99) * 1e3:.0f} ms, max {max(late) * 1e3:.0f} ms")
+
+
+async def start_child(servers: int = 0):
+    child = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve", str(servers),
+                                                 cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    return child, json.loads(await child.stdout.readline())
+
+
 async def run(count: int, rounds: int) -> None:
-    child = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve", cwd=REPO,
-                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    details = json.loads(await child.stdout.readline())
+    child, details = await start_child()
     endpoint = _Endpoint(details)
     workdir = Path(tempfile.mkdtemp(prefix="tweetchat-ingest-"))
     rows = []
@@ -152,10 +255,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", action="store_true", help="measure step lateness during bursts")
+    parser.add_argument("--chats", type=int, default=3, help="with --steps: chats posting meanwhile")
+    parser.add_argument("--step-speed", type=float, default=4000.0)
+    parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        asyncio.run(serve())
+    if args.serve is not None:
+        asyncio.run(serve(args.serve))
+    elif args.steps:
+        asyncio.run(run_steps(args.count, args.rounds, args.chats, args.step_speed))
     else:
         asyncio.run(run(args.count, args.rounds))
 
