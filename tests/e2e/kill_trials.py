@@ -217,114 +217,120 @@ async def run_trial(seed: int, workdir: Path, *, kills: int = 3, fault: str | No
     disk = small_disk(workdir) if fault == "disk-full" else None
     db = (disk or workdir) / f"trial-{seed}.db"
     log = workdir / f"trial-{seed}.log"
-    async with Sandbox(SandboxConfig(members=MEMBERS, heartbeat_interval_ms=2000)) as sb:
-        origin = datetime.now(timezone.utc)
-        bot = BotProcess(sb, db, origin, log)
-        await bot.start()
-        await responds(sb)
+    bot: BotProcess | None = None
+    try:
+        async with Sandbox(SandboxConfig(members=MEMBERS, heartbeat_interval_ms=2000)) as sb:
+            origin = datetime.now(timezone.utc)
+            bot = BotProcess(sb, db, origin, log)
+            await bot.start()
+            await responds(sb)
 
-        def bot_now() -> datetime:
-            return origin + (datetime.now(timezone.utc) - origin) * SPEED
+            def bot_now() -> datetime:
+                return origin + (datetime.now(timezone.utc) - origin) * SPEED
 
-        start = (bot_now() + timedelta(minutes=3)).replace(second=0, microsecond=0)
-        handle = await sb.moderator.invoke("tweetchat schedule", {
-            "chat": SEED_CHAT, "channel": sb.channel_id, "when": start.strftime("%Y-%m-%d %H:%M"),
-            "timezone": "UTC", "interval": 1})
-        preview = await handle.message(timeout=10)
-        await (await sb.moderator.press(preview, "tweetchat:confirm")).response(timeout=10)
-        chat, _, _ = await until(lambda: read(db, sb.guild_id)[0] and read(db, sb.guild_id), 20, "the chat in SQLite")
-        end_real = time.monotonic() + (start + timedelta(minutes=12) - bot_now()).total_seconds() / SPEED
-        kill_at = sorted(rng.uniform(time.monotonic(), end_real) for _ in range(kills))
+            start = (bot_now() + timedelta(minutes=3)).replace(second=0, microsecond=0)
+            handle = await sb.moderator.invoke("tweetchat schedule", {
+                "chat": SEED_CHAT, "channel": sb.channel_id, "when": start.strftime("%Y-%m-%d %H:%M"),
+                "timezone": "UTC", "interval": 1})
+            preview = await handle.message(timeout=10)
+            await (await sb.moderator.press(preview, "tweetchat:confirm")).response(timeout=10)
+            chat, _, _ = await until(lambda: read(db, sb.guild_id)[0] and read(db, sb.guild_id), 20, "the chat in SQLite")
+            end_real = time.monotonic() + (start + timedelta(minutes=12) - bot_now()).total_seconds() / SPEED
+            kill_at = sorted(rng.uniform(time.monotonic(), end_real) for _ in range(kills))
 
-        sent: dict[int, tuple[str, bool]] = {}  # message id -> (last text, deleted)
-        messages = {}
-        stop = asyncio.Event()
+            sent: dict[int, tuple[str, bool]] = {}  # message id -> (last text, deleted)
+            messages = {}
+            stop = asyncio.Event()
 
-        async def members() -> None:
-            while not stop.is_set():
-                threads = [s.thread_id for s in read(db, sb.guild_id)[1] if s.thread_id]
-                wrapped = any(m.embeds and "Thank you for joining" in m.embeds[0].get("title", "")
-                              for m in sb.history(sb.channel_id) if m.author.id == sb.bot_user_id)
-                if threads and not wrapped:
-                    member = sb.member(rng.choice(MEMBERS))
-                    action = rng.random()
-                    mine = [m for m in messages.values() if m.author.id == member.id
-                            and not sent[m.id][1]]
-                    if action < 0.1 and mine:
-                        target = rng.choice(mine)
-                        text = sent[target.id][0] + " (edited)"
-                        await member.edit(target, text)
-                        sent[target.id] = (text, False)
-                    elif action < 0.14 and mine:
-                        target = rng.choice(mine)
-                        await member.delete(target)
-                        sent[target.id] = (sent[target.id][0], True)
-                    else:
-                        text = f"{member.name} answer {len(sent) + 1}"
-                        message = await member.send(text, channel_id=rng.choice(threads))
-                        messages[message.id] = message
-                        sent[message.id] = (text, False)
-                await asyncio.sleep(rng.uniform(0.05, 0.25))
+            async def members() -> None:
+                while not stop.is_set():
+                    threads = [s.thread_id for s in read(db, sb.guild_id)[1] if s.thread_id]
+                    wrapped = any(m.embeds and "Thank you for joining" in m.embeds[0].get("title", "")
+                                  for m in sb.history(sb.channel_id) if m.author.id == sb.bot_user_id)
+                    if threads and not wrapped:
+                        member = sb.member(rng.choice(MEMBERS))
+                        action = rng.random()
+                        mine = [m for m in messages.values() if m.author.id == member.id
+                                and not sent[m.id][1]]
+                        if action < 0.1 and mine:
+                            target = rng.choice(mine)
+                            text = sent[target.id][0] + " (edited)"
+                            await member.edit(target, text)
+                            sent[target.id] = (text, False)
+                        elif action < 0.14 and mine:
+                            target = rng.choice(mine)
+                            await member.delete(target)
+                            sent[target.id] = (sent[target.id][0], True)
+                        else:
+                            text = f"{member.name} answer {len(sent) + 1}"
+                            message = await member.send(text, channel_id=rng.choice(threads))
+                            messages[message.id] = message
+                            sent[message.id] = (text, False)
+                    await asyncio.sleep(rng.uniform(0.05, 0.25))
 
-        crowd = asyncio.create_task(members())
-        if fault is not None:
-            at = rng.uniform(time.monotonic() + 3, end_real - 8)
-            await asyncio.sleep(max(0.0, at - time.monotonic()))
-            await FAULTS[fault](sb, db)
-        try:
-            for moment in kill_at:
-                await asyncio.sleep(max(0.0, moment - time.monotonic()))
-                await bot.kill()
-                result.kills += 1
-                await asyncio.sleep(rng.uniform(0.2, 1.5))
-                await bot.start()
-            await until(lambda: (r := read(db, sb.guild_id))[0] and r[0].state is ChatState.FINISHED
-                        and r[2] and all(a.state == "done" for a in r[2]), 120,
-                        "the chat finished with its actions done")
-        finally:
-            stop.set()
-            await crowd
-        await responds(sb)  # up, and caught up with what happened while it was down
-        await asyncio.sleep(1.0)
-        await bot.stop()
+            crowd = asyncio.create_task(members())
+            if fault is not None:
+                at = rng.uniform(time.monotonic() + 3, end_real - 8)
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                await FAULTS[fault](sb, db)
+            try:
+                for moment in kill_at:
+                    await asyncio.sleep(max(0.0, moment - time.monotonic()))
+                    await bot.kill()
+                    result.kills += 1
+                    await asyncio.sleep(rng.uniform(0.2, 1.5))
+                    await bot.start()
+                await until(lambda: (r := read(db, sb.guild_id))[0] and r[0].state is ChatState.FINISHED
+                            and r[2] and all(a.state == "done" for a in r[2]), 120,
+                            "the chat finished with its actions done")
+            finally:
+                stop.set()
+                await crowd
+            await responds(sb)  # up, and caught up with what happened while it was down
+            await asyncio.sleep(1.0)
+            await bot.stop()
 
-        chat, steps, actions = read(db, sb.guild_id)
-        result.actions_not_done = [a.kind.value for a in actions if a.state != "done"]
-        footers = [(m.id, m.embeds[0].get("footer", {}).get("text", ""))
-                   for m in sb.history(sb.channel_id) if m.author.id == sb.bot_user_id and m.embeds]
-        positions = []
-        for step in steps:
-            mark = f"chat {chat.id} · {step_label(step.kind, step.question)}"
-            found = [i for i, (_, f) in enumerate(footers) if f.endswith(mark)]
-            if len(found) > 1:
-                result.duplicated.append(mark)
-            if not found and step.state.value != "skipped":
-                result.missed.append(f"{mark} ({step.state.value})")
-            positions += found[:1]
-        if positions != sorted(positions):
-            result.out_of_order.append(" ".join(map(str, positions)))
-        store = Store(db, read_only=True)
-        try:
-            stored = {a["message_id"]: a for a in store.answers(chat.guild_id, chat.id,
-                                                                include_withdrawn=True)}
-        finally:
-            store.close()
-        result.answers = len(sent)
-        for message_id, (text, deleted) in sent.items():
-            row = stored.get(message_id)
-            if deleted:
-                continue  # withdrawn, or never seen if deleted while the bot was down
-            if row is None:
-                result.lost.append(message_id)
-            elif row["deleted_at"] is not None:
-                result.wrongly_withdrawn.append(message_id)
-            elif row["content"] != text:
-                result.wrong_text.append(message_id)
-    if disk is not None:
-        # Lazily if a file on it is still open (the bot's last process exiting): a mount
-        # left behind would stop pytest from removing its temporary folders.
-        if subprocess.run(["umount", str(disk)], check=False, capture_output=True).returncode:
-            subprocess.run(["umount", "-l", str(disk)], check=False, capture_output=True)
+            chat, steps, actions = read(db, sb.guild_id)
+            result.actions_not_done = [a.kind.value for a in actions if a.state != "done"]
+            footers = [(m.id, m.embeds[0].get("footer", {}).get("text", ""))
+                       for m in sb.history(sb.channel_id) if m.author.id == sb.bot_user_id and m.embeds]
+            positions = []
+            for step in steps:
+                mark = f"chat {chat.id} · {step_label(step.kind, step.question)}"
+                found = [i for i, (_, f) in enumerate(footers) if f.endswith(mark)]
+                if len(found) > 1:
+                    result.duplicated.append(mark)
+                if not found and step.state.value != "skipped":
+                    result.missed.append(f"{mark} ({step.state.value})")
+                positions += found[:1]
+            if positions != sorted(positions):
+                result.out_of_order.append(" ".join(map(str, positions)))
+            store = Store(db, read_only=True)
+            try:
+                stored = {a["message_id"]: a for a in store.answers(chat.guild_id, chat.id,
+                                                                    include_withdrawn=True)}
+            finally:
+                store.close()
+            result.answers = len(sent)
+            for message_id, (text, deleted) in sent.items():
+                row = stored.get(message_id)
+                if deleted:
+                    continue  # withdrawn, or never seen if deleted while the bot was down
+                if row is None:
+                    result.lost.append(message_id)
+                elif row["deleted_at"] is not None:
+                    result.wrongly_withdrawn.append(message_id)
+                elif row["content"] != text:
+                    result.wrong_text.append(message_id)
+    finally:
+        # Whatever happened, even in the trial's own set-up: no bot process or mount left.
+        if bot is not None:
+            await bot.kill()
+        if disk is not None:
+            # Lazily if a file on it is still open (the bot's last process exiting): a mount
+            # left behind would stop pytest from removing its temporary folders.
+            if subprocess.run(["umount", str(disk)], check=False, capture_output=True).returncode:
+                subprocess.run(["umount", "-l", str(disk)], check=False, capture_output=True)
     say(result.line())
     return result
 
