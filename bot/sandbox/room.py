@@ -106,6 +106,9 @@ class Room:
         await socket.prepare(request)
         viewer = _Viewer(person.id, socket)
         self._viewers.append(viewer)
+        # The page read its state before this socket was open: whatever changed in between
+        # reached no viewer, so the first message asks the page to read it again.
+        viewer.dirty.set()
         sender = asyncio.create_task(self._send_changes(viewer))
         try:
             async for message in socket:

@@ -255,6 +255,20 @@ async def test_the_room_refuses_what_discord_would_and_says_why(tmp_path):
         Sandbox(SandboxConfig(room=True, host="0.0.0.0"))
 
 
+async def test_a_tab_catches_up_on_what_changed_before_its_live_socket_opened(tmp_path):
+    """A page reads the state, then opens its socket: a post in between reaches no open
+    socket, so the socket's first message tells the page to read the state again."""
+    from bot.sandbox import Sandbox, SandboxConfig
+
+    async with Sandbox(SandboxConfig(room=True)) as sb, aiohttp.ClientSession() as http:
+        async with http.get(f"{sb.base_url}/room/api/state?as=pat") as response:
+            me = (await response.json())["me"]["id"]
+        await sb.member("sam").send("posted while pat's tab was still connecting")
+        async with http.ws_connect(f"{sb.base_url}/room/ws?as={me}") as socket:
+            first = await asyncio.wait_for(socket.receive_json(), timeout=5)
+        assert first == {"kind": "changed"}
+
+
 HOSTILE = '<img src=x onerror="window.pwned=1"> **bold** <script>window.pwned=2</script>'
 
 
