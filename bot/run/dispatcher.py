@@ -345,8 +345,9 @@ class Dispatcher:
             running: dict[asyncio.Task[None], int] = {}  # work in flight -> its chat
             failure: BaseException | None = None
             while True:
+                upcoming = None
                 if not self._stopping and not self._unresolved and failure is None:
-                    self._start_due(running)
+                    upcoming = self._start_due(running)
                 if not running:
                     if self._unresolved and failure is None and not self._stopping:
                         # Resolve the unknown outcome before anything else is posted; if
@@ -355,8 +356,20 @@ class Dispatcher:
                         await self.recover()
                         continue
                     break
-                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                # Wait for work in flight to finish, and also for the next work of another
+                # chat to fall due (or the schedule to change): a step due while others are
+                # still being posted starts on time, not when one of them is done.
+                sleeper = asyncio.create_task(self.clock.sleep_until(upcoming or self.clock.now() + MAX_SLEEP,
+                                                                     self._wake))
+                try:
+                    finished, _ = await asyncio.wait([*running, sleeper], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    sleeper.cancel()
+                if sleeper in finished:
+                    self._wake.clear()  # taken in: the loop looks at the schedule again
                 for task in finished:
+                    if task is sleeper:
+                        continue
                     del running[task]
                     if task.exception() is not None:
                         failure = failure or task.exception()
@@ -366,21 +379,25 @@ class Dispatcher:
                 raise failure
         return done
 
-    def _start_due(self, running: dict[asyncio.Task[None], int]) -> None:
-        """Start the due work of chats that have none in flight, up to the limit."""
+    def _start_due(self, running: dict[asyncio.Task[None], int]) -> datetime | None:
+        """Start the due work of chats that have none in flight, up to the limit; return
+        when the next work that could then be started falls due (None: none in sight)."""
         if len(running) >= self.concurrency:
-            return
+            return None
         busy = set(running.values())
         now = self.clock.now()
         # A chat in flight may hold up to three of the earliest entries (its post, a
         # thread to open, an action): ask for enough to fill every free slot regardless.
         for due in self._due(self.concurrency + 3 * len(busy)):
-            if due.when > now or len(running) >= self.concurrency:
-                break
+            if len(running) >= self.concurrency:
+                return None
             if due.chat_id in busy:
                 continue
+            if due.when > now:
+                return due.when
             busy.add(due.chat_id)
             running[asyncio.create_task(self._act(due))] = due.chat_id
+        return None
 
     def _hold(self) -> frozenset[int]:
         """Renew the shard leases and take what may be taken (Store.hold_shards), once a

@@ -392,6 +392,27 @@ async def test_chats_are_posted_concurrently_up_to_a_limit_each_in_its_own_order
 
 
 
+
+async def test_a_step_falling_due_while_another_chats_post_is_in_flight_starts_on_time(store, clock, seed):
+    """A slow post of one chat does not hold back another chat's step that falls due
+    meanwhile: the tick wakes for it, not when the slow post is done."""
+    channel = GatedChannel(clock)
+    slow = schedule(store, clock, seed, guild=GUILD)
+    other = schedule(store, clock, seed, guild=GUILD + 1, start="2030-12-02 20:02")
+    dispatcher = Dispatcher(store, channel, clock)
+    clock.set(EVENING + timedelta(seconds=1))  # only the slow chat's intro is due
+    ticking = asyncio.create_task(dispatcher.tick())
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert channel.started == [f"tc{slow.id}s0"]
+    clock.set(EVENING + timedelta(minutes=2, seconds=1))  # the other chat's intro falls due
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert channel.started == [f"tc{slow.id}s0", f"tc{other.id}s0"] and channel.in_flight == 2
+    channel.gate.set()
+    await ticking
+    assert all(store.steps(c.guild_id, c.id)[0].state is StepState.POSTED for c in (slow, other))
+
 # Servers in different shards of two: Discord puts a server in shard (id >> 22) % 2.
 SHARD0_GUILD, SHARD1_GUILD = 2 << 22, 3 << 22
 
