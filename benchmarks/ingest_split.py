@@ -33,6 +33,7 @@ waited for its own chat's previous one and the figure measured the compression.
 
     .venv/bin/python benchmarks/ingest_split.py [--count 5000] [--rounds 2]
     .venv/bin/python benchmarks/ingest_split.py --steps [--count 5000] [--rounds 10] [--chats 10] [--step-speed 600]
+    .venv/bin/python benchmarks/ingest_split.py --profile [--count 20000]
 """
 
 from __future__ import annotations
@@ -249,6 +250,27 @@ async def run_steps(count: int, rounds: int, chats: int, step_speed: float) -> N
                       f"p99 {percentile(values, 99) * 1e3:.0f} ms, max {max(values) * 1e3:.0f} ms")
 
 
+async def profile(count: int) -> None:
+    """One bot round under cProfile (the event loop's thread only; the writer's thread is
+    not in it): where the loop's time goes per message."""
+    import cProfile
+    import pstats
+
+    child, details = await start_child()
+    try:
+        async with running_bot(_Endpoint(details), details, Path(tempfile.mkdtemp())) as (bot, chat, thread_id):
+            profiler = cProfile.Profile()
+            profiler.enable()
+            child.stdin.write(f"burst {count} {thread_id} 200\n".encode())
+            await stored_all(bot, chat, count)
+            profiler.disable()
+            await child.stdout.readline()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    finally:
+        child.stdin.close()
+        await child.wait()
+
+
 async def start_child(servers: int = 0):
     child = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve", str(servers),
                                                  cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -287,10 +309,13 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=10, help="with --steps: chats posting meanwhile")
     parser.add_argument("--step-speed", type=float, default=600.0,
                         help="with --steps: how compressed their chats are (600: steps 1 s apart)")
+    parser.add_argument("--profile", action="store_true", help="one bot round under cProfile")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         asyncio.run(serve(args.serve))
+    elif args.profile:
+        asyncio.run(profile(args.count))
     elif args.steps:
         asyncio.run(run_steps(args.count, args.rounds, args.chats, args.step_speed))
     else:
