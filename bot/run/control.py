@@ -221,9 +221,9 @@ class ChatControl:
 
     def resume(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Carry on a paused chat; the remaining steps move later by the time paused."""
-        chat = self._chat(guild_id, chat_id, {ChatState.PAUSED}, "only a paused chat can be resumed")
-        paused_for = self.now() - (chat.paused_at or self.now())
-        with self.store.transaction():
+        with self.store.transaction():  # read and change together (see skip_to_next_question)
+            chat = self._chat(guild_id, chat_id, {ChatState.PAUSED}, "only a paused chat can be resumed")
+            paused_for = self.now() - (chat.paused_at or self.now())
             self._shift(chat, self._pending(chat), paused_for)
             self.store.set_chat_state(guild_id, chat_id, ChatState.RUNNING)
         self._audit(chat, actor_id, "resumed", f"after {_minutes(paused_for)}")
@@ -233,15 +233,17 @@ class ChatControl:
     def skip_to_next_question(self, guild_id: int, chat_id: int, *,
                               actor_id: int | None) -> Outcome:
         """Post the next question now; later steps keep their spacing after it."""
-        chat = self._chat(guild_id, chat_id, {ChatState.RUNNING},
-                          "only a running chat can move on to its next question")
-        pending = self._pending(chat)
-        nxt = next((s for s in pending if s.kind is StepKind.QUESTION), None)
-        if nxt is None:
-            raise ChatStateError("every question has been posted; use stop to wrap up now")
         now = self.now()
-        shift = now - nxt.due_at
+        # Read and change the ledger in one write transaction: the bot (another process,
+        # when this is the operator's command line) cannot claim a step in between.
         with self.store.transaction():
+            chat = self._chat(guild_id, chat_id, {ChatState.RUNNING},
+                              "only a running chat can move on to its next question")
+            pending = self._pending(chat)
+            nxt = next((s for s in pending if s.kind is StepKind.QUESTION), None)
+            if nxt is None:
+                raise ChatStateError("every question has been posted; use stop to wrap up now")
+            shift = now - nxt.due_at
             for s in pending:
                 if s.seq < nxt.seq:
                     self.store.skip_step(guild_id, s.id, f"skipped: moderator moved on to Q{nxt.question}")
@@ -255,24 +257,25 @@ class ChatControl:
         """Push every step still to come back by `minutes`."""
         if not 0 < minutes <= MAX_EXTEND_MINUTES:
             raise InputError(f"extend by 1 to {MAX_EXTEND_MINUTES} minutes")
-        chat = self._chat(guild_id, chat_id, set(ACTIVE_CHAT_STATES),
-                          "only a scheduled, running or paused chat can be extended")
-        pending = self._pending(chat)
-        if not pending:
-            raise ChatStateError("nothing is left to post in that chat")
-        self._shift(chat, pending, timedelta(minutes=minutes))
+        with self.store.transaction():  # read and change together (see skip_to_next_question)
+            chat = self._chat(guild_id, chat_id, set(ACTIVE_CHAT_STATES),
+                              "only a scheduled, running or paused chat can be extended")
+            pending = self._pending(chat)
+            if not pending:
+                raise ChatStateError("nothing is left to post in that chat")
+            self._shift(chat, pending, timedelta(minutes=minutes))
         self._audit(chat, actor_id, "extended", f"by {minutes:g} min")
-        nxt = self._pending(self._reload(chat))[0]
+        nxt = pending[0]
         return Outcome(f"Extended **{chat.title}** by {minutes:g} min; next: "
                        f"{step_label(nxt.kind, nxt.question)}.", self._reload(chat))
 
     def stop(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Wrap up now: the questions still to come are skipped and the wrap-up posts."""
-        chat = self._chat(guild_id, chat_id, {ChatState.RUNNING, ChatState.PAUSED},
-                          "only a running or paused chat can be stopped (cancel one that has "
-                          "not started)")
         now = self.now()
-        with self.store.transaction():
+        with self.store.transaction():  # read and change together (see skip_to_next_question)
+            chat = self._chat(guild_id, chat_id, {ChatState.RUNNING, ChatState.PAUSED},
+                              "only a running or paused chat can be stopped (cancel one that has "
+                              "not started)")
             skipped = 0
             for s in self._pending(chat):
                 if s.kind is StepKind.WRAP_UP:

@@ -134,6 +134,36 @@ async def test_skip_posts_the_next_question_now_and_pulls_the_rest_forward(contr
     assert channel.titles()[-1] == "Q4 of 6"
 
 
+
+async def test_skip_reads_and_changes_the_ledger_under_one_write_lock(control, store, clock, chat, db_path):
+    """The operator's `tweetchat chat skip` runs in a process of its own beside the bot: the
+    bot must not be able to claim a step between the command reading the ledger and
+    changing it (it did once in a full run, and the command ended in a traceback)."""
+    import sqlite3
+
+    channel, dispatcher = await started(store, clock, chat, EVENING + timedelta(minutes=27))
+    bot = sqlite3.connect(db_path, timeout=0, isolation_level=None)  # the bot's own connection
+    claims = []
+    read = store.steps
+
+    def steps_while_the_bot_claims(guild_id, chat_id):
+        ledger = read(guild_id, chat_id)
+        try:
+            claims.append(bot.execute("UPDATE steps SET state = 'claimed' WHERE guild_id = ? AND chat_id = ? "
+                                      "AND state = 'pending'", [guild_id, chat_id]).rowcount)
+        except sqlite3.OperationalError as exc:  # the command holds the write lock
+            claims.append(str(exc))
+        return ledger
+
+    store.steps = steps_while_the_bot_claims
+    try:
+        outcome = control.skip_to_next_question(GUILD, chat.id, actor_id=MOD)
+    finally:
+        store.steps = read
+        bot.close()
+    assert claims and all(c == "database is locked" for c in claims)
+    assert "Q4" in outcome.message
+
 def test_skip_needs_a_running_chat(control, chat):
     with pytest.raises(ChatStateError):
         control.skip_to_next_question(GUILD, chat.id, actor_id=MOD)
