@@ -242,7 +242,6 @@ def cmd_chat(args: argparse.Namespace, now: Now) -> int:
     """Pause, resume, skip to the next question, stop (wrap up now) or cancel a chat, as a
     moderator's slash command would; the running bot picks the change up within seconds."""
     from bot.run.control import ChatControl, ChatStateError, InputError
-    from bot.store import WrongState
 
     store = _writable_store(args)
     if store is None:
@@ -259,10 +258,6 @@ def cmd_chat(args: argparse.Namespace, now: Now) -> int:
             outcome = act(chat.guild_id, chat.id, actor_id=None)
         except (ChatStateError, InputError) as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-        except WrongState as exc:  # the running bot changed the same step first
-            print(f"error: the bot changed the chat as this ran ({exc}); `tweetchat chats` shows "
-                  "where it is now: run the command again if it is still needed", file=sys.stderr)
             return EXIT_INVALID
         store.bump_ledger_version()
     finally:

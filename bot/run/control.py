@@ -12,10 +12,11 @@ changed here too, so the Discord layer never writes to the store itself.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
 from bot.chat import CatchUp, ChatDefinition
 from bot.chat.posts import plural
@@ -196,12 +197,11 @@ class ChatControl:
 
     def start_now(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Start a scheduled chat now: the whole schedule moves so the intro is due now."""
-        chat = self._chat(guild_id, chat_id, {ChatState.SCHEDULED},
-                          "only a chat that has not started can be started")
-        pending = self._pending(chat)
-        intro = next(s for s in pending if s.kind is StepKind.INTRO)
-        shift = self.now() - intro.due_at
-        with self.store.transaction():
+        with self._changing(guild_id, chat_id, {ChatState.SCHEDULED},
+                            "only a chat that has not started can be started") as chat:
+            pending = self._pending(chat)
+            intro = next(s for s in pending if s.kind is StepKind.INTRO)
+            shift = self.now() - intro.due_at
             for s in pending:
                 if s.kind is StepKind.REMINDER:
                     self.store.skip_step(guild_id, s.id, "skipped: chat started early")
@@ -212,17 +212,17 @@ class ChatControl:
 
     def pause(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Hold a running chat: nothing is posted until it is resumed."""
-        chat = self._chat(guild_id, chat_id, {ChatState.RUNNING},
-                          "only a running chat can be paused")
-        self.store.set_chat_state(guild_id, chat_id, ChatState.PAUSED, paused_at=self.now())
+        with self._changing(guild_id, chat_id, {ChatState.RUNNING},
+                            "only a running chat can be paused") as chat:
+            self.store.set_chat_state(guild_id, chat_id, ChatState.PAUSED, paused_at=self.now())
         self._audit(chat, actor_id, "paused")
         return Outcome(f"Paused **{chat.title}**. Use resume to carry on; the remaining "
                        "questions will keep their spacing.", self._reload(chat))
 
     def resume(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Carry on a paused chat; the remaining steps move later by the time paused."""
-        with self.store.transaction():  # read and change together (see skip_to_next_question)
-            chat = self._chat(guild_id, chat_id, {ChatState.PAUSED}, "only a paused chat can be resumed")
+        with self._changing(guild_id, chat_id, {ChatState.PAUSED},
+                            "only a paused chat can be resumed") as chat:
             paused_for = self.now() - (chat.paused_at or self.now())
             self._shift(chat, self._pending(chat), paused_for)
             self.store.set_chat_state(guild_id, chat_id, ChatState.RUNNING)
@@ -234,11 +234,8 @@ class ChatControl:
                               actor_id: int | None) -> Outcome:
         """Post the next question now; later steps keep their spacing after it."""
         now = self.now()
-        # Read and change the ledger in one write transaction: the bot (another process,
-        # when this is the operator's command line) cannot claim a step in between.
-        with self.store.transaction():
-            chat = self._chat(guild_id, chat_id, {ChatState.RUNNING},
-                              "only a running chat can move on to its next question")
+        with self._changing(guild_id, chat_id, {ChatState.RUNNING},
+                            "only a running chat can move on to its next question") as chat:
             pending = self._pending(chat)
             nxt = next((s for s in pending if s.kind is StepKind.QUESTION), None)
             if nxt is None:
@@ -257,9 +254,8 @@ class ChatControl:
         """Push every step still to come back by `minutes`."""
         if not 0 < minutes <= MAX_EXTEND_MINUTES:
             raise InputError(f"extend by 1 to {MAX_EXTEND_MINUTES} minutes")
-        with self.store.transaction():  # read and change together (see skip_to_next_question)
-            chat = self._chat(guild_id, chat_id, set(ACTIVE_CHAT_STATES),
-                              "only a scheduled, running or paused chat can be extended")
+        with self._changing(guild_id, chat_id, set(ACTIVE_CHAT_STATES),
+                            "only a scheduled, running or paused chat can be extended") as chat:
             pending = self._pending(chat)
             if not pending:
                 raise ChatStateError("nothing is left to post in that chat")
@@ -272,10 +268,9 @@ class ChatControl:
     def stop(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Wrap up now: the questions still to come are skipped and the wrap-up posts."""
         now = self.now()
-        with self.store.transaction():  # read and change together (see skip_to_next_question)
-            chat = self._chat(guild_id, chat_id, {ChatState.RUNNING, ChatState.PAUSED},
-                              "only a running or paused chat can be stopped (cancel one that has "
-                              "not started)")
+        with self._changing(guild_id, chat_id, {ChatState.RUNNING, ChatState.PAUSED},
+                            "only a running or paused chat can be stopped (cancel one that has "
+                            "not started)") as chat:
             skipped = 0
             for s in self._pending(chat):
                 if s.kind is StepKind.WRAP_UP:
@@ -289,10 +284,9 @@ class ChatControl:
 
     def cancel(self, guild_id: int, chat_id: int, *, actor_id: int | None) -> Outcome:
         """Call off a chat that has not started; nothing of it will be posted."""
-        chat = self._chat(guild_id, chat_id, {ChatState.SCHEDULED},
-                          "only a chat that has not started can be cancelled; use stop to "
-                          "wrap up a running one")
-        with self.store.transaction():
+        with self._changing(guild_id, chat_id, {ChatState.SCHEDULED},
+                            "only a chat that has not started can be cancelled; use stop to "
+                            "wrap up a running one") as chat:
             self.store.cancel_chat(guild_id, chat_id, "chat cancelled", self.now())
             if chat.series_id is not None:  # cancelling an occurrence skips it
                 self.store.set_series_change(guild_id, chat.series_id, chat.occurrence,
@@ -305,11 +299,18 @@ class ChatControl:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _chat(self, guild_id: int, chat_id: int, allowed: set[ChatState], why: str) -> Chat:
-        chat = self.store.chat(guild_id, chat_id)
-        if chat.state not in allowed:
-            raise ChatStateError(f"**{chat.title}** is {chat.state.value}: {why}.")
-        return chat
+    @contextlib.contextmanager
+    def _changing(self, guild_id: int, chat_id: int, allowed: set[ChatState],
+                  why: str) -> Iterator[Chat]:
+        """The chat, checked to be in one of the `allowed` states, inside one write
+        transaction with the change made under it: the bot (another process, when this is
+        the operator's command line) cannot post a step or move the chat on between the
+        check and the change."""
+        with self.store.transaction():
+            chat = self.store.chat(guild_id, chat_id)
+            if chat.state not in allowed:
+                raise ChatStateError(f"**{chat.title}** is {chat.state.value}: {why}.")
+            yield chat
 
     def _pending(self, chat: Chat) -> list[Step]:
         return [s for s in self.store.steps(chat.guild_id, chat.id) if s.state is StepState.PENDING]

@@ -134,7 +134,6 @@ async def test_skip_posts_the_next_question_now_and_pulls_the_rest_forward(contr
     assert channel.titles()[-1] == "Q4 of 6"
 
 
-
 async def test_skip_reads_and_changes_the_ledger_under_one_write_lock(control, store, clock, chat, db_path):
     """The operator's `tweetchat chat skip` runs in a process of its own beside the bot: the
     bot must not be able to claim a step between the command reading the ledger and
@@ -163,6 +162,43 @@ async def test_skip_reads_and_changes_the_ledger_under_one_write_lock(control, s
         bot.close()
     assert claims and all(c == "database is locked" for c in claims)
     assert "Q4" in outcome.message
+
+
+
+@pytest.mark.parametrize("operation, running", [
+    ("start_now", False), ("cancel", False), ("extend", False),
+    ("pause", True), ("stop", True), ("skip_to_next_question", True),
+])
+async def test_every_chat_operation_checks_and_changes_under_one_write_lock(
+        control, store, clock, chat, db_path, operation, running):
+    """Whatever a moderator or the operator does to a chat, the bot (another process) cannot
+    change that chat between the check of its state and the change."""
+    import sqlite3
+
+    if running:
+        await started(store, clock, chat, EVENING + timedelta(minutes=27))
+    bot = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    tries = []
+    read = store.chat
+
+    def chat_while_the_bot_writes(guild_id, chat_id):
+        found = read(guild_id, chat_id)
+        try:
+            bot.execute("UPDATE chats SET state = state WHERE guild_id = ? AND id = ?", [guild_id, chat_id])
+            tries.append("written")
+        except sqlite3.OperationalError as exc:  # the operation holds the write lock
+            tries.append(str(exc))
+        return found
+
+    store.chat = chat_while_the_bot_writes
+    try:
+        act = getattr(control, operation)
+        outcome = act(GUILD, chat.id, 5, actor_id=MOD) if operation == "extend" else act(GUILD, chat.id, actor_id=MOD)
+    finally:
+        store.chat = read
+        bot.close()
+    assert tries and tries[0] == "database is locked"
+    assert outcome.message
 
 def test_skip_needs_a_running_chat(control, chat):
     with pytest.raises(ChatStateError):
