@@ -173,15 +173,19 @@ async def stored_all(bot, chat, count: int) -> None:
         await asyncio.sleep(0.005)
 
 
-async def bot_round(endpoint, details, child, count: int,
-                    workdir: Path) -> tuple[float, float, float, int]:
+async def bot_round(endpoint, details, child, count: int, workdir: Path,
+                    profiler=None) -> tuple[float, float, float, int]:
     """Answers stored per second, the loop's p99 lag, CPU per answer (s, every thread of
-    the process), and Q1's thread."""
+    the process), and Q1's thread; `profiler` (a cProfile.Profile) runs during the burst."""
     async with running_bot(endpoint, details, workdir) as (bot, chat, thread_id):
         lag = LoopLag()
         start, cpu = time.time(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         child.stdin.write(f"burst {count} {thread_id} 200\n".encode())
         await stored_all(bot, chat, count)
+        if profiler is not None:
+            profiler.disable()
         elapsed, cpu = time.time() - start, time.process_time() - cpu
         lag_p99 = lag.stop()
         await child.stdout.readline()
@@ -257,14 +261,9 @@ async def profile(count: int) -> None:
     import pstats
 
     child, details = await start_child()
+    profiler = cProfile.Profile()
     try:
-        async with running_bot(_Endpoint(details), details, Path(tempfile.mkdtemp())) as (bot, chat, thread_id):
-            profiler = cProfile.Profile()
-            profiler.enable()
-            child.stdin.write(f"burst {count} {thread_id} 200\n".encode())
-            await stored_all(bot, chat, count)
-            profiler.disable()
-            await child.stdout.readline()
+        await bot_round(_Endpoint(details), details, child, count, Path(tempfile.mkdtemp()), profiler)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     finally:
         child.stdin.close()

@@ -37,7 +37,7 @@ from bot.sandbox import RateLimits, Sandbox, SandboxConfig  # noqa: E402
 from bot.store import StepState  # noqa: E402
 
 DISCORD_GLOBAL = 50.0
-# Each chat's intro (its first step) posted, and its Q1 (the second) posted with its thread.
+# How many chats have their intro posted, and their Q1 posted with its thread.
 PROGRESS = """SELECT COALESCE(SUM(kind = 'intro' AND state = 'posted'), 0),
                      COALESCE(SUM(kind = 'question' AND question = 1 AND state = 'posted'
                                   AND thread_id IS NOT NULL), 0)

@@ -391,8 +391,6 @@ async def test_chats_are_posted_concurrently_up_to_a_limit_each_in_its_own_order
         assert ledger[1].thread_id is not None
 
 
-
-
 async def test_a_step_falling_due_while_another_chats_post_is_in_flight_starts_on_time(store, clock, seed):
     """A slow post of one chat does not hold back another chat's step that falls due
     meanwhile: the tick wakes for it, not when the slow post is done."""
@@ -412,6 +410,7 @@ async def test_a_step_falling_due_while_another_chats_post_is_in_flight_starts_o
     channel.gate.set()
     await ticking
     assert all(store.steps(c.guild_id, c.id)[0].state is StepState.POSTED for c in (slow, other))
+
 
 # Servers in different shards of two: Discord puts a server in shard (id >> 22) % 2.
 SHARD0_GUILD, SHARD1_GUILD = 2 << 22, 3 << 22
